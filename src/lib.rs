@@ -1,0 +1,10 @@
+//! rcemit: publishes MediaWiki recent changes as UDP datagrams.
+//!
+//! The PHP extension packs each change into a [`payload`] and hands it over through the C ABI; a background
+//! thread decodes it into an [`event::Event`], renders it in a feed's [`format::Format`] with that feed's
+//! [`context::FeedContext`], frames it for its destination ([`feed`]) and sends it.
+
+pub mod context;
+pub mod event;
+pub mod format;
+pub mod payload;
