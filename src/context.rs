@@ -20,7 +20,8 @@ pub struct XmlrcProps {
 }
 
 /// XMLRC's default: `user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags`.
-pub const XMLRC_DEFAULT_PROPS: &str = "user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags";
+pub const XMLRC_DEFAULT_PROPS: &str =
+    "user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags";
 
 impl XmlrcProps {
     const NONE: Self = Self {

@@ -101,11 +101,17 @@ impl fmt::Display for DecodeError {
         match self {
             Self::BadMagic => write!(f, "payload does not start with \"RCE\""),
             Self::UnsupportedVersion(v) => {
-                write!(f, "payload version {v} is not supported (this library reads version {VERSION})")
+                write!(
+                    f,
+                    "payload version {v} is not supported (this library reads version {VERSION})"
+                )
             }
             Self::Truncated(field) => write!(f, "payload ends inside field {field}"),
             Self::TrailingBytes(n) => write!(f, "payload has {n} bytes after its last field"),
-            Self::BadChangeType(t) => write!(f, "rc_type {t} is not edit (0), new (1), log (3) or categorize (6)"),
+            Self::BadChangeType(t) => write!(
+                f,
+                "rc_type {t} is not edit (0), new (1), log (3) or categorize (6)"
+            ),
             Self::BadPatrolled(p) => write!(f, "rc_patrolled {p} is not 0, 1 or 2"),
             Self::BadFlags(bits) => write!(f, "unknown flag bits {bits:#x}"),
             Self::BadTimestamp => write!(f, "timestamp is not a valid YYYYMMDDHHMMSS UTC time"),
@@ -192,7 +198,20 @@ pub fn parse_ts_mw(bytes: &[u8]) -> Option<i64> {
     let (year, month, day) = (i64::from(num(0..4)), num(4..6), num(6..8));
     let (hour, minute, second) = (num(8..10), num(10..12), num(12..14));
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month)
         || day == 0
         || day > month_days[month as usize - 1]
@@ -255,10 +274,10 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
     let [timestamp, title, user, comment, log_type, log_action, action_comment, params_raw, params_api, tag_list, sha1, parsed_comment] =
         strings;
 
-    let change_type =
-        ChangeType::from_rc_type(rc_type as i64).ok_or(DecodeError::BadChangeType(rc_type as i64))?;
-    let patrolled =
-        Patrolled::from_rc_patrolled(patrolled as i64).ok_or(DecodeError::BadPatrolled(patrolled as i64))?;
+    let change_type = ChangeType::from_rc_type(rc_type as i64)
+        .ok_or(DecodeError::BadChangeType(rc_type as i64))?;
+    let patrolled = Patrolled::from_rc_patrolled(patrolled as i64)
+        .ok_or(DecodeError::BadPatrolled(patrolled as i64))?;
     if flags & !KNOWN_FLAGS != 0 {
         return Err(DecodeError::BadFlags(flags & !KNOWN_FLAGS));
     }
@@ -349,23 +368,35 @@ pub fn encode(event: &Event) -> Vec<u8> {
     for tag in &event.tags {
         push_bytes(&mut tag_list, tag.as_bytes());
     }
-    let json_of = |value: Option<&serde_json::Value>| value.map(|v| v.to_string()).unwrap_or_default();
+    let json_of =
+        |value: Option<&serde_json::Value>| value.map(|v| v.to_string()).unwrap_or_default();
     let (y, mo, d, h, mi, s) = crate::event::civil_from_unix(event.timestamp);
     let strings: [Vec<u8>; STRING_COUNT] = [
         format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}").into_bytes(),
         event.title.clone().into_bytes(),
         event.user.clone().into_bytes(),
         event.comment.clone().into_bytes(),
-        log.map(|l| l.log_type.clone()).unwrap_or_default().into_bytes(),
-        log.map(|l| l.action.clone()).unwrap_or_default().into_bytes(),
-        log.map(|l| l.action_comment.clone()).unwrap_or_default().into_bytes(),
+        log.map(|l| l.log_type.clone())
+            .unwrap_or_default()
+            .into_bytes(),
+        log.map(|l| l.action.clone())
+            .unwrap_or_default()
+            .into_bytes(),
+        log.map(|l| l.action_comment.clone())
+            .unwrap_or_default()
+            .into_bytes(),
         json_of(log.and_then(|l| l.params_raw.as_ref())).into_bytes(),
         json_of(log.and_then(|l| l.params_api.as_ref())).into_bytes(),
         tag_list,
         event.sha1.clone().unwrap_or_default().into_bytes(),
-        event.parsed_comment.clone().unwrap_or_default().into_bytes(),
+        event
+            .parsed_comment
+            .clone()
+            .unwrap_or_default()
+            .into_bytes(),
     ];
-    let mut out = Vec::with_capacity(4 + 8 * INT_COUNT + strings.iter().map(|s| 4 + s.len()).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(4 + 8 * INT_COUNT + strings.iter().map(|s| 4 + s.len()).sum::<usize>());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     for value in ints {
