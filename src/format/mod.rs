@@ -6,6 +6,7 @@ use crate::event::Event;
 pub mod irc;
 pub mod json;
 pub mod xml;
+mod xml_chars;
 pub mod xmlrc;
 
 /// An output format a feed can use.
