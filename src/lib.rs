@@ -6,5 +6,6 @@
 
 pub mod context;
 pub mod event;
+pub mod feed;
 pub mod format;
 pub mod payload;
