@@ -1,0 +1,92 @@
+<?php
+/**
+ * Shows the RcEmit library's status and counters; with --feed, sends a recent change to one RcEmit feed.
+ *
+ *     MW_INSTALL_PATH=/usr/share/mediawiki php php/maintenance/rcemitStatus.php [--feed=KEY [--rcid=N]]
+ *
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit\Maintenance;
+
+use DatabaseLogEntry;
+use LogFormatter;
+use Maintenance;
+use MediaWiki\Extension\RcEmit\RcEmitFeed;
+use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use RecentChange;
+
+$IP = getenv( 'MW_INSTALL_PATH' );
+if ( $IP === false ) {
+	$IP = is_file( '/usr/share/mediawiki/maintenance/Maintenance.php' )
+		? '/usr/share/mediawiki' : __DIR__ . '/../../../..';
+}
+require_once "$IP/maintenance/Maintenance.php";
+
+class RcEmitStatus extends Maintenance {
+	public function __construct() {
+		parent::__construct();
+		$this->requireExtension( 'RcEmit' );
+		$this->addDescription( wfMessage( 'rcemit-maint-stats-desc' )->text() );
+		$this->addOption( 'feed', 'Key of an RcEmit entry in $wgRCFeeds to send a recent change to', false, true );
+		$this->addOption( 'rcid', 'rc_id of the recent change to send with --feed (default: the newest)',
+			false, true );
+		$this->addOption( 'timeout', 'Milliseconds to wait for the queue to drain before the counters ' .
+			'are printed (default 2000)', false, true );
+	}
+
+	public function execute() {
+		$emitter = RcEmitFeed::emitter();
+		$library = $emitter->library();
+		if ( !$library ) {
+			$this->fatalError( wfMessage( 'rcemit-maint-stats-disabled', $emitter->lastWarning() )->text() );
+		}
+		$this->output( wfMessage( 'rcemit-maint-stats-library', $library->libraryPath(), $library->version(),
+			$library->mode() )->text() . "\n" );
+
+		$key = $this->getOption( 'feed' );
+		if ( $key !== null ) {
+			$this->sendTo( $key, $library );
+		}
+		$library->flush( (int)$this->getOption( 'timeout', 2000 ) );
+		foreach ( $library->stats() as $name => $value ) {
+			$this->output( sprintf( "%-24s %s\n", $name, $value ) );
+		}
+	}
+
+	private function sendTo( string $key, RcEmitLibrary $library ): void {
+		$feeds = array_filter( $this->getConfig()->get( 'RCFeeds' ), static function ( $params ) {
+			return is_array( $params ) && ( $params['class'] ?? null ) === RcEmitFeed::class;
+		} );
+		if ( !isset( $feeds[$key] ) ) {
+			$this->fatalError( wfMessage( 'rcemit-maint-stats-nofeed', $key,
+				implode( ', ', array_keys( $feeds ) ) ?: '-' )->text() );
+		}
+		$rcid = $this->getOption( 'rcid' );
+		$dbr = $this->getDB( DB_REPLICA );
+		$query = RecentChange::getQueryInfo();
+		$row = $dbr->selectRow( $query['tables'], $query['fields'],
+			$rcid === null ? [] : [ 'rc_id' => (int)$rcid ], __METHOD__,
+			[ 'ORDER BY' => 'rc_id DESC' ], $query['joins'] );
+		if ( !$row ) {
+			$this->fatalError( wfMessage( 'rcemit-maint-stats-norc', $rcid ?? 'newest' )->text() );
+		}
+		$rc = RecentChange::newFromRow( $row );
+		$feed = new RcEmitFeed( $feeds[$key] );
+		$sent = $feed->notify( $rc, self::actionComment( $rc ) );
+		$this->output( wfMessage( 'rcemit-maint-stats-sent', $row->rc_id, $key,
+			$sent ? 'queued' : 'not queued (see the rcemit log channel)' )->text() . "\n" );
+	}
+
+	/** The IRC action comment core passes for log rows (it is not stored, so it is rebuilt from the log). */
+	private static function actionComment( RecentChange $rc ): ?string {
+		if ( (int)$rc->getAttribute( 'rc_type' ) !== RC_LOG ) {
+			return null;
+		}
+		$entry = DatabaseLogEntry::newFromId( (int)$rc->getAttribute( 'rc_logid' ), wfGetDB( DB_REPLICA ) );
+		return $entry ? LogFormatter::newFromEntry( $entry )->getIRCActionComment() : null;
+	}
+}
+
+$maintClass = RcEmitStatus::class;
+require_once RUN_MAINTENANCE_IF_MAIN;

@@ -1,0 +1,261 @@
+<?php
+/**
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit;
+
+use IRCColourfulRCFeedFormatter;
+use JSONRCFeedFormatter;
+use MediaWiki\Logger\LoggerFactory;
+use MediaWiki\MediaWikiServices;
+use RCFeed;
+use RecentChange;
+use Throwable;
+use WeakReference;
+use WikiMap;
+use XMLRCFeedFormatter;
+
+/**
+ * A $wgRCFeeds entry published by rcemit:
+ *
+ *     $wgRCFeeds['irc-relay'] = [
+ *         'class'  => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+ *         'uri'    => "udp://127.0.0.1:9390/#en.wikipedia\t",
+ *         'format' => 'irc',   // xmlrc (default) | json | xml | irc
+ *     ];
+ *
+ * Options besides core's (`uri`, `omit_*`, `channel`, `add_interwiki_prefix`): `format`; `formatter` (core's
+ * JSONRCFeedFormatter, XMLRCFeedFormatter or IRCColourfulRCFeedFormatter, mapped to json, xml, irc, so that
+ * changing only `class` of a core entry is enough); `properties` for xmlrc (API rcprop list, string `a|b` or
+ * array; default XMLRC's); `max_datagram` (bytes, optional).
+ *
+ * Core constructs a new feed object for every change, so the constructor only stores the parameters; the
+ * payload is built once per change for all RcEmit feeds, the library feed is opened once per process, and
+ * notify() makes one FFI call. Nothing here throws: a failure is logged once on the `rcemit` channel.
+ */
+class RcEmitFeed extends RCFeed {
+	/** Formats the library renders. */
+	private const FORMATS = [ 'xmlrc', 'json', 'xml', 'irc' ];
+	/** Core formatters a drop-in entry may still name, and the format that reproduces each. */
+	private const FORMATTERS = [
+		JSONRCFeedFormatter::class => 'json',
+		XMLRCFeedFormatter::class => 'xml',
+		IRCColourfulRCFeedFormatter::class => 'irc',
+	];
+
+	/** @var Emitter|null */
+	private static $emitter = null;
+	/** @var array<string,array{0:string,1:bool}|null> By feed key: [emitter key, needs API log params] */
+	private static $feeds = [];
+	/** @var bool|null Whether some RcEmit feed in $wgRCFeeds needs the API's log params */
+	private static $anyNeedsApiParams = null;
+	/** @var WeakReference|null The change the cached payload was built for */
+	private static $payloadRc = null;
+	/** @var string */
+	private static $payload = '';
+	/** @var bool The cached payload carries the API's log params */
+	private static $payloadHasApiParams = false;
+
+	/** @var array */
+	private $params;
+
+	/**
+	 * @param array $params The $wgRCFeeds entry
+	 */
+	public function __construct( array $params = [] ) {
+		$this->params = $params;
+	}
+
+	/**
+	 * @param RecentChange $rc
+	 * @param string|null $actionComment
+	 * @return bool Whether the change was queued for sending
+	 */
+	public function notify( RecentChange $rc, $actionComment = null ) {
+		try {
+			$emitter = self::emitter();
+			$feed = self::$feeds[$this->key()] ?? $this->describe();
+			if ( $feed === null ) {
+				return false;
+			}
+			$handle = $emitter->feed( $feed[0], function () {
+				return $this->libraryConfig();
+			} );
+			if ( $handle === null ) {
+				return false;
+			}
+			$payload = self::payload( $rc, $actionComment, $feed[1] );
+			return $emitter->library()->emit( $handle, $payload ) === RcEmitLibrary::RESULT_OK;
+		} catch ( Throwable $e ) {
+			try {
+				self::emitter()->warnOnce( 'notify:' . get_class( $e ),
+					'RcEmit could not publish a recent change: {cause}', $e );
+			} catch ( Throwable $ignored ) {
+				// Never break the edit, not even when logging fails.
+			}
+			return false;
+		}
+	}
+
+	/** @return Emitter The process's emitter, configured from $wgRcEmit* */
+	public static function emitter(): Emitter {
+		if ( !self::$emitter ) {
+			$config = MediaWikiServices::getInstance()->getMainConfig();
+			$repo = dirname( __DIR__, 2 );
+			self::$emitter = new Emitter(
+				$config->get( 'RcEmitLibraryPath' ) ?? "$repo/target/release/librcemit.so",
+				$config->get( 'RcEmitHeaderPath' ) ?? "$repo/include/rcemit.h",
+				LoggerFactory::getInstance( 'rcemit' )
+			);
+		}
+		return self::$emitter;
+	}
+
+	/**
+	 * The payload of this change, built once for all RcEmit feeds notified about it.
+	 */
+	private static function payload( RecentChange $rc, ?string $actionComment, bool $needsApiParams ): string {
+		if ( self::$payloadRc && self::$payloadRc->get() === $rc
+			&& ( self::$payloadHasApiParams || !$needsApiParams )
+		) {
+			return self::$payload;
+		}
+		if ( self::$anyNeedsApiParams === null ) {
+			self::$anyNeedsApiParams = self::anyFeedNeedsApiParams();
+		}
+		$withApiParams = $needsApiParams || self::$anyNeedsApiParams;
+		self::$payload = PayloadBuilder::build( $rc, $actionComment, $withApiParams );
+		self::$payloadRc = WeakReference::create( $rc );
+		self::$payloadHasApiParams = $withApiParams;
+		return self::$payload;
+	}
+
+	/** Whether any RcEmit entry of $wgRCFeeds renders xmlrc with log info (then every payload carries it). */
+	private static function anyFeedNeedsApiParams(): bool {
+		$feeds = MediaWikiServices::getInstance()->getMainConfig()->get( 'RCFeeds' );
+		foreach ( $feeds as $params ) {
+			if ( is_array( $params ) && ( $params['class'] ?? null ) === self::class ) {
+				$feed = ( new self( $params ) )->describe();
+				if ( $feed && $feed[1] ) {
+					return true;
+				}
+			}
+		}
+		return false;
+	}
+
+	/** A cheap key of the options that shape this feed's library configuration. */
+	private function key(): string {
+		$p = $this->params;
+		$formatter = $p['formatter'] ?? '';
+		$properties = $p['properties'] ?? '';
+		$prefix = $p['add_interwiki_prefix'] ?? false;
+		return ( $p['uri'] ?? '' ) . "\0" . ( $p['format'] ?? '' ) . "\0" .
+			( is_object( $formatter ) ? get_class( $formatter ) : $formatter ) . "\0" .
+			( is_array( $properties ) ? implode( '|', $properties ) : $properties ) . "\0" .
+			( $p['channel'] ?? '' ) . "\0" .
+			( is_string( $prefix ) ? "s$prefix" : ( $prefix ? 't' : 'f' ) ) . "\0" . ( $p['max_datagram'] ?? '' );
+	}
+
+	/**
+	 * Validates this entry's options once per process and key.
+	 *
+	 * @return array{0:string,1:bool}|null [emitter key, needs API log params], or null when the entry is unusable
+	 */
+	private function describe(): ?array {
+		$key = $this->key();
+		if ( array_key_exists( $key, self::$feeds ) ) {
+			return self::$feeds[$key];
+		}
+		try {
+			$format = $this->format();
+			$properties = $this->properties();
+			$needsApiParams = $format === 'xmlrc'
+				&& ( $properties === null || in_array( 'loginfo', explode( '|', $properties ), true ) );
+			self::$feeds[$key] = [ $key, $needsApiParams ];
+		} catch ( RcEmitException $e ) {
+			self::$feeds[$key] = null;
+			self::emitter()->warnOnce( "feed:$key", 'RcEmit feed disabled in this PHP process: {cause}', $e );
+		}
+		return self::$feeds[$key];
+	}
+
+	private function format(): string {
+		$p = $this->params;
+		if ( isset( $p['format'] ) ) {
+			if ( !in_array( $p['format'], self::FORMATS, true ) ) {
+				throw new RcEmitException( sprintf(
+					'$wgRCFeeds entry for %s has format "%s". Fix: use one of %s.',
+					$p['uri'] ?? '(no uri)', $p['format'], implode( ', ', self::FORMATS )
+				) );
+			}
+			return $p['format'];
+		}
+		if ( isset( $p['formatter'] ) ) {
+			$formatter = is_object( $p['formatter'] ) ? get_class( $p['formatter'] ) : (string)$p['formatter'];
+			foreach ( self::FORMATTERS as $class => $format ) {
+				if ( strcasecmp( ltrim( $formatter, '\\' ), $class ) === 0 ) {
+					return $format;
+				}
+			}
+			throw new RcEmitException( sprintf(
+				'$wgRCFeeds entry for %s names formatter %s, which RcEmit cannot reproduce. Fix: replace it by ' .
+				"'format' => one of %s, or keep core's class for this entry.",
+				$p['uri'] ?? '(no uri)', $formatter, implode( ', ', self::FORMATS )
+			) );
+		}
+		return 'xmlrc';
+	}
+
+	/** @return string|null The xmlrc property list as `a|b`, or null for the library's default */
+	private function properties(): ?string {
+		$properties = $this->params['properties'] ?? null;
+		if ( $properties === null ) {
+			return null;
+		}
+		return is_array( $properties ) ? implode( '|', $properties ) : (string)$properties;
+	}
+
+	/** The rcemit_feed_open() configuration: this entry's options and the wiki's facts. */
+	private function libraryConfig(): array {
+		$services = MediaWikiServices::getInstance();
+		$main = $services->getMainConfig();
+		$p = $this->params;
+		$config = [
+			'uri' => (string)( $p['uri'] ?? '' ),
+			'format' => $this->format(),
+			'canonical_server' => (string)$main->get( 'CanonicalServer' ),
+			'server_name' => (string)$main->get( 'ServerName' ),
+			'script_path' => (string)$main->get( 'ScriptPath' ),
+			'script' => (string)$main->get( 'Script' ),
+			'wiki_id' => WikiMap::getCurrentWikiId(),
+			'special_namespace' => $services->getContentLanguage()->getFormattedNsText( NS_SPECIAL ),
+			'use_rc_patrol' => (bool)$main->get( 'UseRCPatrol' ),
+			'use_np_patrol' => (bool)$main->get( 'UseNPPatrol' ),
+			'irc_interwiki_prefix' => self::interwikiPrefix(
+				$p['add_interwiki_prefix'] ?? false, $main->get( 'LocalInterwikis' ) ),
+			'channel' => isset( $p['channel'] ) ? (string)$p['channel'] : null,
+			'xmlrc_properties' => $this->properties(),
+		];
+		if ( isset( $p['max_datagram'] ) ) {
+			$config['max_datagram'] = (int)$p['max_datagram'];
+		}
+		return $config;
+	}
+
+	/**
+	 * The IRC title prefix exactly as IRCColourfulRCFeedFormatter computes it: `true` means the first local
+	 * interwiki; any other truthy value is used as text (so `true` without local interwikis gives "1", as core).
+	 *
+	 * @param mixed $option The feed's add_interwiki_prefix
+	 * @param array $localInterwikis
+	 * @return string|null
+	 */
+	private static function interwikiPrefix( $option, array $localInterwikis ): ?string {
+		if ( $option === true && $localInterwikis ) {
+			return (string)$localInterwikis[0];
+		}
+		return $option ? (string)$option : null;
+	}
+}

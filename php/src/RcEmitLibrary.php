@@ -1,0 +1,288 @@
+<?php
+/**
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit;
+
+use FFI;
+use Throwable;
+
+/**
+ * The rcemit library (librcemit.so) seen through PHP FFI: loaded once per process, lazily.
+ *
+ * Usable from plain PHP, without MediaWiki:
+ *
+ *     require 'php/src/RcEmitException.php';
+ *     require 'php/src/RcEmitLibrary.php';
+ *     $lib = RcEmitLibrary::load( '/opt/rcemit/target/release/librcemit.so', '/opt/rcemit/include/rcemit.h' );
+ *     $feed = $lib->openFeed( [ 'uri' => 'udp://127.0.0.1:9390', 'format' => 'json', 'wiki_id' => 'mywiki' ] );
+ *     $code = $lib->emit( $feed, $payloadV1 );   // RcEmitLibrary::RESULT_OK, or a code for resultMessage()
+ *     $lib->flush( 1000 );
+ *     print_r( $lib->stats() );
+ *
+ * How the library is reached depends on `ffi.enable`:
+ * - `ffi.enable=preload` outside the CLI (PHP-FPM, mod_php, `php -S`): the FFI API may only be called from code
+ *   compiled by `opcache.preload`. php/preload.php compiles this class; php.ini's `ffi.preload` names a header
+ *   (written by writePreloadHeader()) whose `FFI_SCOPE "rcemit"` this class opens with FFI::scope().
+ * - CLI, or `ffi.enable=true`: the scope is used when ffi.preload defined it, otherwise FFI::cdef() loads the
+ *   header and the library by absolute path.
+ *
+ * Every failure is an RcEmitException whose message names the cause and the fix. This class only depends on
+ * PHP itself, so that opcache.preload can compile it before any autoloader exists.
+ */
+final class RcEmitLibrary {
+	/** The payload version the PHP side builds (see src/payload.rs); the library must read the same. */
+	public const PAYLOAD_VERSION = 1;
+	/** rcemit_result: success. Every other code is explained by resultMessage(). */
+	public const RESULT_OK = 7100;
+	/** The FFI_SCOPE name the preload header declares. */
+	public const SCOPE = 'rcemit';
+
+	/** @var self|null The one library of this process. */
+	private static $instance = null;
+
+	/** @var FFI */
+	private $ffi;
+	/** @var string How the library was reached: "scope" or "cdef". */
+	private $mode;
+	/** @var string The library path given to load(). */
+	private $libraryPath;
+
+	private function __construct( FFI $ffi, string $mode, string $libraryPath ) {
+		$this->ffi = $ffi;
+		$this->mode = $mode;
+		$this->libraryPath = $libraryPath;
+	}
+
+	/**
+	 * Returns the process's library, loading it on first use.
+	 *
+	 * @param string $libraryPath Absolute path of librcemit.so (used by FFI::cdef; under the preload recipe the
+	 *  header's FFI_LIB decides)
+	 * @param string $headerPath include/rcemit.h of the same build (used by FFI::cdef)
+	 * @return self
+	 * @throws RcEmitException naming the cause and the fix
+	 */
+	public static function load( string $libraryPath, string $headerPath ): self {
+		if ( self::$instance ) {
+			return self::$instance;
+		}
+		$ffi = self::open( $libraryPath, $headerPath, $mode );
+		$lib = new self( $ffi, $mode, $libraryPath );
+		$version = $lib->ffi->rcemit_payload_version();
+		if ( $version !== self::PAYLOAD_VERSION ) {
+			throw new RcEmitException( sprintf(
+				'rcemit library %s (version %s) reads payload version %d but this extension builds version %d. ' .
+				'Fix: build the library from the same rcemit checkout as the extension (cargo build --release).',
+				$libraryPath, $lib->version(), $version, self::PAYLOAD_VERSION
+			) );
+		}
+		self::$instance = $lib;
+		return $lib;
+	}
+
+	/**
+	 * @param string $libraryPath
+	 * @param string $headerPath
+	 * @param string|null &$mode Set to "scope" or "cdef"
+	 * @return FFI
+	 */
+	private static function open( string $libraryPath, string $headerPath, ?string &$mode ): FFI {
+		if ( !extension_loaded( 'FFI' ) ) {
+			throw new RcEmitException(
+				'PHP\'s FFI extension is not loaded, so the rcemit library cannot be called. ' .
+				'Fix: enable it (extension=ffi; on Debian it is part of php-cli/php-fpm, check `php -m | grep FFI`).'
+			);
+		}
+		$enable = strtolower( trim( (string)ini_get( 'ffi.enable' ) ) );
+		if ( in_array( $enable, [ '', '0', 'false', 'off', 'no' ], true ) ) {
+			throw new RcEmitException(
+				'PHP FFI is disabled (ffi.enable=0). Fix: set ffi.enable=preload in php.ini together with ' .
+				'ffi.preload and opcache.preload as the RcEmit README shows (or ffi.enable=true).'
+			);
+		}
+		$restricted = $enable === 'preload' && PHP_SAPI !== 'cli';
+		if ( $restricted || trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
+			try {
+				$ffi = FFI::scope( self::SCOPE );
+				$mode = 'scope';
+				return $ffi;
+			} catch ( Throwable $e ) {
+				if ( $restricted ) {
+					throw new RcEmitException( self::restrictedMessage( $e ) );
+				}
+				// CLI with an unrelated ffi.preload: fall through to FFI::cdef().
+			}
+		}
+		if ( !is_readable( $headerPath ) ) {
+			throw new RcEmitException( sprintf(
+				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the ' .
+				'include/rcemit.h of the rcemit checkout the library was built from.',
+				$headerPath
+			) );
+		}
+		if ( $libraryPath === '' || $libraryPath[0] !== '/' ) {
+			throw new RcEmitException( sprintf(
+				'The rcemit library path "%s" is not absolute. Fix: set $wgRcEmitLibraryPath to the absolute ' .
+				'path of librcemit.so.',
+				$libraryPath
+			) );
+		}
+		if ( !is_file( $libraryPath ) ) {
+			throw new RcEmitException( sprintf(
+				'The rcemit library %s does not exist. Fix: build it with `cargo build --release` in the rcemit ' .
+				'checkout, or set $wgRcEmitLibraryPath to where librcemit.so is.',
+				$libraryPath
+			) );
+		}
+		try {
+			$ffi = FFI::cdef( self::declarations( (string)file_get_contents( $headerPath ) ), $libraryPath );
+		} catch ( Throwable $e ) {
+			throw new RcEmitException( sprintf(
+				'PHP FFI could not load the rcemit library %s with header %s: %s. Fix: rebuild the library ' .
+				'(cargo build --release) and use the include/rcemit.h of the same checkout; the file must be a ' .
+				'shared object for this machine, readable by the PHP process.',
+				$libraryPath, $headerPath, $e->getMessage()
+			) );
+		}
+		$mode = 'cdef';
+		return $ffi;
+	}
+
+	private static function restrictedMessage( Throwable $e ): string {
+		$why = $e->getMessage();
+		if ( strpos( $why, 'restricted' ) !== false ) {
+			return 'PHP FFI is restricted (ffi.enable=preload) and the RcEmit wrapper class was not compiled by ' .
+				'opcache.preload. Fix: in php.ini set opcache.preload=<RcEmit>/php/preload.php (plus ' .
+				'opcache.preload_user when PHP starts as root) and ffi.preload=<header written by ' .
+				'maintenance/writePreloadHeader.php>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
+		}
+		return 'PHP FFI is restricted (ffi.enable=preload) and no FFI scope "' . self::SCOPE . '" is preloaded. ' .
+			'Fix: write the preload header with maintenance/writePreloadHeader.php, name it in php.ini as ' .
+			'ffi.preload=<that file>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
+	}
+
+	/**
+	 * The header text as PHP's FFI parser needs it. Byte buffers that Rust only reads are declared
+	 * `const uint8_t *` in C, but PHP FFI passes a PHP string without copying only to a `char *` parameter;
+	 * `const char *` has the same representation in the C ABI, so the declarations are rewritten accordingly.
+	 */
+	public static function declarations( string $header ): string {
+		return (string)preg_replace( '/\bconst\s+uint8_t\s*\*/', 'const char *', $header );
+	}
+
+	/**
+	 * The header php.ini's `ffi.preload` should name: `FFI_SCOPE` and the absolute `FFI_LIB` as its very first
+	 * lines, then the library's declarations.
+	 *
+	 * @param string $header Text of include/rcemit.h
+	 * @param string $libraryPath Absolute path of librcemit.so
+	 * @return string
+	 */
+	public static function preloadHeader( string $header, string $libraryPath ): string {
+		if ( $libraryPath === '' || $libraryPath[0] !== '/' || strpbrk( $libraryPath, "\"\\\n" ) !== false ) {
+			throw new RcEmitException( "FFI_LIB must be an absolute path without quotes or backslashes: $libraryPath" );
+		}
+		return '#define FFI_SCOPE "' . self::SCOPE . "\"\n#define FFI_LIB \"$libraryPath\"\n" .
+			self::declarations( $header );
+	}
+
+	/** @return string "scope" (preloaded by ffi.preload) or "cdef" (loaded by FFI::cdef) */
+	public function mode(): string {
+		return $this->mode;
+	}
+
+	/** @return string The library path given to load() */
+	public function libraryPath(): string {
+		return $this->libraryPath;
+	}
+
+	/** @return string The library's version string */
+	public function version(): string {
+		return FFI::string( $this->ffi->rcemit_version() );
+	}
+
+	/**
+	 * Opens a feed (once per process and distinct configuration: handles are never closed).
+	 *
+	 * @param array $config See rcemit_feed_open() in include/rcemit.h: uri, format, canonical_server, ...
+	 * @return int Feed handle for emit()
+	 * @throws RcEmitException with the library's explanation when the configuration is rejected
+	 */
+	public function openFeed( array $config ): int {
+		$json = json_encode( $config, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
+		$handle = $this->ffi->new( 'uint32_t' );
+		$code = $this->ffi->rcemit_feed_open( $json, strlen( $json ), FFI::addr( $handle ) );
+		if ( $code !== self::RESULT_OK ) {
+			throw new RcEmitException( sprintf(
+				'rcemit rejected the feed configuration %s: %s (%s). Fix: correct this $wgRCFeeds entry.',
+				$json, $this->lastError(), $this->resultMessage( $code )
+			) );
+		}
+		return $handle->cdata;
+	}
+
+	/**
+	 * Hands one payload to the feed's background sender. Never blocks; one FFI call.
+	 *
+	 * @param int $feed Handle from openFeed()
+	 * @param string $payload Payload v1 (see src/payload.rs)
+	 * @return int RESULT_OK, or the code saying why the event was dropped (the library counts it)
+	 */
+	public function emit( int $feed, string $payload ): int {
+		return $this->ffi->rcemit_feed_emit( $feed, $payload, strlen( $payload ) );
+	}
+
+	/**
+	 * Waits until the queue is empty and sent, or the timeout passed.
+	 *
+	 * @param int $timeoutMs
+	 * @return int RESULT_OK, or the code saying why not everything was sent
+	 */
+	public function flush( int $timeoutMs ): int {
+		return $this->ffi->rcemit_flush( $timeoutMs );
+	}
+
+	/** @return array<string,int> The process-wide counters of rcemit_stats, by field name */
+	public function stats(): array {
+		$stats = $this->ffi->new( 'rcemit_stats' );
+		$code = $this->ffi->rcemit_stats_read( FFI::addr( $stats ) );
+		if ( $code !== self::RESULT_OK ) {
+			throw new RcEmitException( 'rcemit_stats_read failed: ' . $this->resultMessage( $code ) );
+		}
+		$out = [];
+		foreach ( FFI::typeof( $stats )->getStructFieldNames() as $name ) {
+			$out[$name] = $stats->$name;
+		}
+		return $out;
+	}
+
+	/** @return string The library's description of a result code */
+	public function resultMessage( int $code ): string {
+		return $this->readString( function ( $buf, int $len, $written ) use ( $code ) {
+			return $this->ffi->rcemit_result_message( $code, $buf, $len, $written );
+		} ) ?? "unknown result code $code";
+	}
+
+	/** @return string The last error the library recorded on this thread, or "" */
+	public function lastError(): string {
+		return $this->readString( function ( $buf, int $len, $written ) {
+			return $this->ffi->rcemit_last_error( $buf, $len, $written );
+		} ) ?? '';
+	}
+
+	/**
+	 * @param callable $call fn( buf, len, written_out ): int
+	 * @return string|null
+	 */
+	private function readString( callable $call ): ?string {
+		$len = 1024;
+		$buf = $this->ffi->new( "uint8_t[$len]" );
+		$written = $this->ffi->new( 'size_t' );
+		if ( $call( $buf, $len, FFI::addr( $written ) ) !== self::RESULT_OK ) {
+			return null;
+		}
+		return FFI::string( $buf, min( $written->cdata, $len ) );
+	}
+}
