@@ -3,8 +3,13 @@
 use crate::context::FeedContext;
 use crate::event::Event;
 
+mod api_result;
+mod api_xml;
+mod char_refs;
+mod html_entities;
 pub mod irc;
 pub mod json;
+mod php_value;
 pub mod xml;
 mod xml_chars;
 pub mod xmlrc;
