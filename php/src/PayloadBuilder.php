@@ -9,6 +9,7 @@ use CommentStoreComment;
 use LogFormatter;
 use MediaWiki\MediaWikiServices;
 use RecentChange;
+use Title;
 use Throwable;
 
 /**
@@ -52,9 +53,10 @@ class PayloadBuilder {
 		$a = $rc->getAttributes();
 		$type = (int)$a['rc_type'];
 		$pageId = (int)( $a['rc_cur_id'] ?? 0 );
+		$title = $rc->getTitle();
 		$flags = ( $a['rc_bot'] ? self::FLAG_BOT : 0 )
 			| ( $a['rc_minor'] ? self::FLAG_MINOR : 0 )
-			| ( self::isRedirect( $rc, $type ) ? self::FLAG_REDIRECT : 0 )
+			| ( self::isRedirect( $title, $type ) ? self::FLAG_REDIRECT : 0 )
 			| ( $a['rc_old_len'] === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( $a['rc_new_len'] === null ? self::FLAG_NEW_LEN_NULL : 0 );
 
@@ -67,7 +69,7 @@ class PayloadBuilder {
 			$comment = $comment->text;
 		}
 		$comment = (string)$comment;
-		$titleText = $rc->getTitle()->getPrefixedText();
+		$titleText = $title->getPrefixedText();
 		$user = (string)$a['rc_user_text'];
 
 		$tagList = '';
@@ -117,8 +119,7 @@ class PayloadBuilder {
 	 * LinkCache, which MediaWiki updates on edits and invalidates on deletion: a cache hit when the action
 	 * touched the page, else one indexed page query. Titles that cannot exist (Special:) are never redirects.
 	 */
-	private static function isRedirect( RecentChange $rc, int $type ): bool {
-		$title = $rc->getTitle();
+	private static function isRedirect( Title $title, int $type ): bool {
 		if ( $type !== self::RC_LOG && $type !== self::RC_CATEGORIZE ) {
 			return $title->isRedirect();
 		}

@@ -182,6 +182,7 @@ $wgUseNPPatrol = {patrol};
 $wgRCWatchCategoryMembership = true;
 $wgLocalInterwikis = [ '{LOCAL_INTERWIKI}' ];
 $wgEnableBotPasswords = true;
+$wgGroupPermissions['sysop']['deleterevision'] = true;
 $wgRCFeeds = [];
 $wgRCFeeds['recorder'] = [
 	'class' => RcEmitGoldenRecorderFeed::class,
@@ -330,6 +331,8 @@ def actions(run):
     def edit(api, title, token=None, **kw):
         return api.call(action="edit", title=title, token=token or api.token(), **kw)
 
+    step("history merge source creation", lambda: edit(a, "Merge Source", text="old history", summary="src"))
+    time.sleep(1.1)  # mergehistory needs the source's revisions to be strictly older than the destination's
     step("page creation", lambda: edit(a, "Golden Page", text="Hello [[world]].\n\nSecond paragraph.",
                                        summary='Created with "quotes", \'apostrophes\', & ampersands, <b>angle</b>'))
     step("edit by a new user (unpatrolled)",
@@ -398,6 +401,23 @@ def actions(run):
     step("account creation over HTTP", lambda: anon.call(action="createaccount", username="Newcomer",
                                                          password=USER_PASS, retype=USER_PASS,
                                                          createreturnurl=run.url, createtoken=anon.token("createaccount")))
+    step("upload of a new file version", lambda: a.call(action="upload", filename="Golden Test.png",
+                                                        comment="second version", ignorewarnings="1",
+                                                        token=a.token(), _files={"file": ("g2.png", png(5, 2))}))
+    step("user rights change", lambda: a.call(action="userrights", user="Editor", add="sysop|bureaucrat",
+                                              expiry="infinite|1 month", reason="trusted <user>",
+                                              token=a.token("userrights")))
+    step("cascading protection", lambda: a.call(action="protect", title="Rollback Target", protections="edit=sysop",
+                                                expiry="infinite", cascade="1", reason="cascade", token=a.token()))
+    step("content model change", lambda: a.call(action="changecontentmodel", title="Anon Page", model="text",
+                                                summary="to plain text", token=a.token()))
+    step("revision deletion", lambda: a.call(action="revisiondelete", type="revision", target="Big Page",
+                                             ids=rev_of(run, "Big Page"), hide="comment",
+                                             reason="hide summary", token=a.token()))
+    step("history merge", lambda: a.call(action="mergehistory", **{"from": "Merge Source"}, to="Golden Moved",
+                                         reason="merge it", token=a.token()))
+    step("tag deletion", lambda: a.call(action="managetags", operation="delete", tag="golden-tag",
+                                        reason="done", token=a.token()))
     if run.ctx["use_rc_patrol"]:
         def patrol():
             rcid = next(c["rc_id"] for c in run.cases if c["name"] == "edit by a new user (unpatrolled)")
@@ -411,6 +431,12 @@ def actions(run):
     step("decategorisation (job queue)", lambda: run.mw("runJobs.php"))
     step("long multibyte summary", lambda: edit(a, "Ünïcödé 日本語 ☃", appendtext=" more",
                                                 summary="Ü" * 300))
+
+
+def rev_of(run, title):
+    """The latest revision id of a page, from api.php."""
+    pages = run.anon.call(action="query", prop="revisions", titles=title, rvprop="ids")["query"]["pages"]
+    return str(pages[0]["revisions"][0]["revid"])
 
 
 def main():
