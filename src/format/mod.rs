@@ -9,7 +9,12 @@ mod char_refs;
 mod html_entities;
 pub mod irc;
 pub mod json;
+#[cfg(test)]
+mod php_oracle;
 mod php_value;
+mod rc_packet;
+#[cfg(test)]
+mod samples;
 pub mod xml;
 mod xml_chars;
 pub mod xmlrc;

@@ -1,8 +1,826 @@
-//! xml formatter (being written).
+//! `xml`: core's `XMLRCFeedFormatter`, i.e. `ApiFormatXml::recXmlPrint( 'recentchange', $packet, 0 )`.
+//!
+//! [`print`] is a port of `recXmlPrint()` (MediaWiki 1.39) over [`Val`], a model of the PHP array it walks:
+//! each element starts on a new line indented two spaces per level (so the output starts with `"\n  "`),
+//! scalars become attributes (`true` as an empty attribute, `false` and `null` omitted), arrays become child
+//! elements, integer keys become `<_v>` children, and the ApiResult metadata keys (`_element`, `_content`,
+//! `_type`, `_subelements`, `_preservekeys`, `_BC_bools`, `_BC_subelements`) are honoured, since arbitrary
+//! `log_params` may contain them. Element and attribute names go through `mangleName()`.
+//!
+//! Deliberate differences from core, only where core would emit a document no XML parser accepts:
+//! characters XML 1.0 forbids are replaced by U+FFFD (see [`super::xml_chars`]); a `_preservekeys` name that
+//! is not an XML name is mangled rather than printed raw; and a key `a\n` (which core prints unmangled because
+//! PCRE's `$` matches before a final newline) is mangled when the element also has an attribute `a`.
 
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::php_value::php_float_string;
+use super::rc_packet::{self, Field};
+use super::xml_chars::{push_attr, push_text};
 use crate::context::FeedContext;
 use crate::event::Event;
 
-pub fn format(_event: &Event, _ctx: &FeedContext) -> Vec<u8> {
-    todo!()
+/// Formats one change as core's XML feed packet (no trailing newline, as core).
+pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
+    let packet = rc_packet::build(event, ctx);
+    let root = Val::Array(
+        packet
+            .iter()
+            .map(|(key, field)| (Key::Str(key), Val::from_field(field)))
+            .collect(),
+    );
+    let mut out = Vec::with_capacity(512);
+    print(&mut out, Some("recentchange"), &root, 0, Vec::new());
+    out
+}
+
+/// A PHP array key: PHP turns canonical decimal integer strings into integer keys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Key<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn from_php_string(key: &'a str) -> Self {
+        let digits = key.strip_prefix('-').unwrap_or(key);
+        let canonical = match digits.as_bytes() {
+            [b'0'] => digits.len() == key.len(),
+            [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+            _ => false,
+        };
+        match key.parse() {
+            Ok(n) if canonical => Key::Int(n),
+            _ => Key::Str(key),
+        }
+    }
+
+    fn is_metadata(self) -> bool {
+        matches!(self, Key::Str(s) if s.starts_with('_'))
+    }
+
+    /// PHP's `===` between this key and a value.
+    fn same_as(self, value: &Val) -> bool {
+        match (self, value) {
+            (Key::Int(a), Val::Int(b)) => a == *b,
+            (Key::Str(a), Val::Str(b)) => a == *b,
+            _ => false,
+        }
+    }
+
+    fn text(self) -> Cow<'a, str> {
+        match self {
+            Key::Int(n) => Cow::Owned(n.to_string()),
+            Key::Str(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// A PHP value as `recXmlPrint()` sees it.
+#[derive(Debug, Clone, PartialEq)]
+enum Val<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A float, as the number text `json_encode` wrote for it.
+    Float(&'a str),
+    Str(&'a str),
+    Array(Vec<(Key<'a>, Val<'a>)>),
+}
+
+impl<'a> Val<'a> {
+    fn from_field(field: &Field<'a>) -> Self {
+        let opt = |n: Option<i64>| n.map_or(Val::Null, Val::Int);
+        match *field {
+            Field::Null => Val::Null,
+            Field::Int(n) => Val::Int(n),
+            Field::Str(s) => Val::Str(s),
+            Field::Bool(b) => Val::Bool(b),
+            Field::OldNew(old, new) => Val::Array(vec![
+                (Key::Str("old"), opt(old)),
+                (Key::Str("new"), opt(new)),
+            ]),
+            Field::Json(value) => Val::from_json(value),
+        }
+    }
+
+    /// What `json_decode( ..., true )` gives for `json_encode` output (objects and arrays alike become PHP
+    /// arrays, which is also what `recXmlPrint()` casts objects to).
+    fn from_json(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            // `json_encode` writes integers as digits, floats with `.`/`e` (`10.0` with
+            // `JSON_PRESERVE_ZERO_FRACTION`), except -0.0, which it may write as `-0`.
+            Value::Number(n) => match n.as_str() {
+                "-0" => Val::Float("-0"),
+                text => text.parse().map_or(Val::Float(text), Val::Int),
+            },
+            Value::String(s) => Val::Str(s),
+            Value::Array(items) => Val::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (Key::Int(i as i64), Val::from_json(v)))
+                    .collect(),
+            ),
+            Value::Object(map) => Val::Array(
+                map.iter()
+                    .map(|(k, v)| (Key::from_php_string(k), Val::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// PHP's string conversion of a scalar (arrays never reach it).
+    fn php_string(&self) -> Cow<'a, str> {
+        match self {
+            Val::Null | Val::Bool(false) | Val::Array(_) => Cow::Borrowed(""),
+            Val::Bool(true) => Cow::Borrowed("1"),
+            Val::Int(n) => Cow::Owned(n.to_string()),
+            // JSON number text always parses (overflow gives infinity, as in PHP's json_decode).
+            Val::Float(text) => Cow::Owned(php_float_string(text.parse().unwrap_or(f64::NAN))),
+            Val::Str(s) => Cow::Borrowed(s),
+        }
+    }
+
+    fn entries(&self) -> &[(Key<'a>, Val<'a>)] {
+        match self {
+            Val::Array(entries) => entries,
+            _ => &[],
+        }
+    }
+}
+
+/// An attribute value as `recXmlPrint()` collects it.
+type Attrs<'v> = Vec<(Cow<'v, str>, Cow<'v, str>)>;
+
+/// Sets an attribute the way `$attributes[$name] = $value` does: a repeated name keeps its position.
+fn set_attr<'v>(attrs: &mut Attrs<'v>, name: Cow<'v, str>, value: Cow<'v, str>, may_repeat: bool) {
+    if may_repeat {
+        if let Some(slot) = attrs.iter_mut().find(|(n, _)| *n == name) {
+            slot.1 = value;
+            return;
+        }
+    }
+    attrs.push((name, value));
+}
+
+/// A child element collected by `recXmlPrint()`: an array printed as such, or a scalar (or the content
+/// array) wrapped as `[ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ]`.
+enum Child<'v, 'a> {
+    Array(&'v Val<'a>),
+    Wrapped(Cow<'v, Val<'a>>),
+}
+
+/// The ApiResult metadata of one array.
+struct Meta<'v, 'a> {
+    content_key: Option<&'v Val<'a>>,
+    subelements: Vec<&'v Val<'a>>,
+    preserve: Vec<&'v Val<'a>>,
+    element: Option<&'v Val<'a>>,
+    bc_bools: Vec<&'v Val<'a>>,
+    typed: bool,
+}
+
+impl<'v, 'a> Meta<'v, 'a> {
+    fn of(entries: &'v [(Key<'a>, Val<'a>)]) -> Self {
+        let mut meta = Meta {
+            content_key: None,
+            subelements: Vec::new(),
+            preserve: Vec::new(),
+            element: None,
+            bc_bools: Vec::new(),
+            typed: false,
+        };
+        let mut bc_subelements = Vec::new();
+        let list = |v: &'v Val<'a>| v.entries().iter().map(|(_, item)| item).collect::<Vec<_>>();
+        for (key, value) in entries {
+            let Key::Str(name) = key else { continue };
+            if !name.starts_with('_') || matches!(value, Val::Null) {
+                continue;
+            }
+            match *name {
+                "_content" => meta.content_key = Some(value),
+                "_subelements" => meta.subelements = list(value),
+                "_BC_subelements" => bc_subelements = list(value),
+                "_preservekeys" => meta.preserve = list(value),
+                "_element" => meta.element = Some(value),
+                "_BC_bools" => meta.bc_bools = list(value),
+                "_type" => meta.typed = *value != Val::Str("array"),
+                _ => {}
+            }
+        }
+        meta.subelements.extend(bc_subelements);
+        meta
+    }
+
+    fn is_content_key(&self, key: Key) -> bool {
+        match self.content_key {
+            Some(content_key) => key.same_as(content_key),
+            None => key == Key::Str("*"),
+        }
+    }
+
+    fn preserves(&self, key: Key) -> bool {
+        self.preserve.iter().any(|v| key.same_as(v))
+    }
+
+    /// `mangleName( $key, $preserveKeys )`; the flag says whether the name may repeat an earlier one.
+    fn name_of(&self, key: Key<'a>) -> (Cow<'a, str>, bool) {
+        let preserved = self.preserves(key);
+        (mangle_name(key.text(), preserved), preserved)
+    }
+}
+
+/// `ApiFormatXml::recXmlPrint()`. `name` is `None` for the content array of an element.
+fn print<'v, 'a>(
+    out: &mut Vec<u8>,
+    name: Option<&str>,
+    value: &'v Val<'a>,
+    indent: usize,
+    mut attrs: Attrs<'v>,
+) {
+    let indent = if name.is_some() { indent + 2 } else { indent };
+    let Val::Array(entries) = value else {
+        // Scalars; `recXmlPrint()` is never called with a scalar and no name.
+        if let Some(name) = name {
+            newline(out, indent);
+            element(out, name, &attrs, value);
+        }
+        return;
+    };
+    let meta = Meta::of(entries);
+    let indexed_tag: Cow<str> = match meta.element {
+        Some(tag) => mangle_name(tag.php_string(), tag_is_preserved(&meta, tag)),
+        None => Cow::Borrowed("_v"),
+    };
+
+    let mut content: Option<Cow<'v, Val<'a>>> = None;
+    let mut children: Vec<(Cow<'a, str>, Child<'v, 'a>)> = Vec::new();
+    let mut indexed: Vec<(i64, Cow<'v, Val<'a>>)> = Vec::new();
+    for (key, original) in entries {
+        let key = *key;
+        if key.is_metadata() && !meta.preserves(key) {
+            continue;
+        }
+        let v = match original {
+            Val::Bool(b) if !meta.bc_bools.iter().any(|bc| key.same_as(bc)) => {
+                Cow::Owned(Val::Str(if *b { "true" } else { "false" }))
+            }
+            _ => Cow::Borrowed(original),
+        };
+        if name.is_some() && meta.is_content_key(key) {
+            content = Some(v);
+        } else if let Key::Int(i) = key {
+            indexed.push((i, v));
+        } else if let Cow::Borrowed(array @ Val::Array(_)) = v {
+            set_child(&mut children, meta.name_of(key), Child::Array(array));
+        } else if name.is_none() || meta.subelements.iter().any(|s| key.same_as(s)) {
+            set_child(&mut children, meta.name_of(key), Child::Wrapped(v));
+        } else if let Val::Bool(b) = original {
+            if *b {
+                let (attr, repeat) = meta.name_of(key);
+                set_attr(&mut attrs, attr, Cow::Borrowed(""), repeat);
+            }
+        } else if *v != Val::Null {
+            let (attr, repeat) = meta.name_of(key);
+            set_attr(&mut attrs, attr, v.php_string(), repeat);
+        }
+    }
+
+    if let Some(c) = content.take_if(|c| **c != Val::Null) {
+        let content_name = meta.name_of(match meta.content_key {
+            Some(Val::Str(s)) => Key::Str(s),
+            Some(Val::Int(n)) => Key::Int(*n),
+            _ => Key::Str("*"),
+        });
+        if !children.is_empty() || !indexed.is_empty() {
+            set_child(&mut children, content_name, Child::Wrapped(c));
+        } else {
+            content = Some(c);
+        }
+    }
+
+    match (content, name) {
+        (Some(c), Some(name)) if !matches!(*c, Val::Array(_)) => {
+            // Scalar content: `xml:space="preserve"` unless an attribute of that name exists already.
+            if !attrs.iter().any(|(n, _)| n == "xml:space") {
+                attrs.push((Cow::Borrowed("xml:space"), Cow::Borrowed("preserve")));
+            }
+            newline(out, indent);
+            element(out, name, &attrs, &c);
+        }
+        (Some(c), _) => {
+            if let Some(name) = name {
+                newline(out, indent);
+                open_tag(out, name, &attrs);
+            }
+            print(out, None, &c, indent, Vec::new());
+            if let Some(name) = name {
+                newline(out, indent);
+                close_tag(out, name);
+            }
+        }
+        (None, _) if children.is_empty() && indexed.is_empty() => {
+            if let Some(name) = name {
+                newline(out, indent);
+                element(out, name, &attrs, &Val::Null);
+            }
+        }
+        (None, _) => {
+            if let Some(name) = name {
+                newline(out, indent);
+                open_tag(out, name, &attrs);
+            }
+            for (child_name, child) in &children {
+                match child {
+                    Child::Array(array) => print(out, Some(child_name), array, indent, Vec::new()),
+                    Child::Wrapped(v) => print_wrapped(out, child_name, v, indent),
+                }
+            }
+            for (i, v) in &indexed {
+                let idx = if meta.typed {
+                    vec![(Cow::Borrowed("_idx"), Cow::Owned(i.to_string()))]
+                } else {
+                    Vec::new()
+                };
+                print(out, Some(&indexed_tag), v, indent, idx);
+            }
+            if let Some(name) = name {
+                newline(out, indent);
+                close_tag(out, name);
+            }
+        }
+    }
+}
+
+fn tag_is_preserved(meta: &Meta, tag: &Val) -> bool {
+    meta.preserve.iter().any(|p| p == &tag)
+}
+
+fn set_child<'v, 'a>(
+    children: &mut Vec<(Cow<'a, str>, Child<'v, 'a>)>,
+    (name, may_repeat): (Cow<'a, str>, bool),
+    child: Child<'v, 'a>,
+) {
+    if may_repeat {
+        if let Some(slot) = children.iter_mut().find(|(n, _)| *n == name) {
+            slot.1 = child;
+            return;
+        }
+    }
+    children.push((name, child));
+}
+
+/// `recXmlPrint( $name, [ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ], $indent )`.
+fn print_wrapped(out: &mut Vec<u8>, name: &str, value: &Val, indent: usize) {
+    let value = match value {
+        Val::Bool(b) => &Val::Str(if *b { "true" } else { "false" }),
+        other => other,
+    };
+    match value {
+        Val::Null => {
+            newline(out, indent + 2);
+            element(out, name, &[], &Val::Null);
+        }
+        Val::Array(_) => {
+            newline(out, indent + 2);
+            open_tag(out, name, &[]);
+            print(out, None, value, indent + 2, Vec::new());
+            newline(out, indent + 2);
+            close_tag(out, name);
+        }
+        scalar => {
+            newline(out, indent + 2);
+            let preserve = [(Cow::Borrowed("xml:space"), Cow::Borrowed("preserve"))];
+            element(out, name, &preserve, scalar);
+        }
+    }
+}
+
+fn newline(out: &mut Vec<u8>, indent: usize) {
+    out.push(b'\n');
+    out.resize(out.len() + indent, b' ');
+}
+
+fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)]) {
+    out.push(b'<');
+    out.extend_from_slice(name.as_bytes());
+    for (attr, value) in attrs {
+        out.push(b' ');
+        // `a\n` is the attribute `a` to a parser: mangle it if that would repeat an attribute.
+        let bare = |n: &str| n.strip_suffix('\n').unwrap_or(n).len();
+        if attr.ends_with('\n')
+            && attrs
+                .iter()
+                .any(|(n, _)| n != attr && n[..bare(n)] == attr[..bare(attr)])
+        {
+            out.extend_from_slice(mangle_always(attr).as_bytes());
+        } else {
+            out.extend_from_slice(attr.as_bytes());
+        }
+        out.extend_from_slice(b"=\"");
+        push_attr(out, value);
+        out.push(b'"');
+    }
+    out.push(b'>');
+}
+
+/// `Xml::element( $name, $attrs, $contents )` for scalar contents: null (no contents) and `''` give a short
+/// tag; anything else, even text that converts to `''` such as `false`, an open and a close tag.
+fn element(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)], contents: &Val) {
+    open_tag(out, name, attrs);
+    if matches!(contents, Val::Null | Val::Str("")) {
+        out.pop();
+        out.extend_from_slice(b" />");
+    } else {
+        push_text(out, &contents.php_string());
+        close_tag(out, name);
+    }
+}
+
+fn close_tag(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'>');
+}
+
+/// `ApiFormatXml::mangleName()`: valid names as they are, others `_` + the name with `.` and every character
+/// not allowed in a name written as `.HEX.`. Like PCRE's `$` in core's check, a valid name may end in one
+/// newline, which XML reads as white space after the name.
+fn mangle_name<'n>(name: Cow<'n, str>, preserved: bool) -> Cow<'n, str> {
+    let bare = name.strip_suffix('\n').unwrap_or(&name);
+    if preserved && is_xml_name(bare) {
+        return name;
+    }
+    if name.is_empty() {
+        return Cow::Borrowed("_");
+    }
+    let mut chars = bare.chars();
+    if chars.next().is_some_and(is_name_start) && chars.all(is_name_char) {
+        return name;
+    }
+    Cow::Owned(mangle_always(&name))
+}
+
+fn mangle_always(name: &str) -> String {
+    let mut mangled = String::with_capacity(name.len() + 8);
+    mangled.push('_');
+    for c in name.chars() {
+        if c == '.' {
+            mangled.push_str(".2E.");
+        } else if is_name_char(c) {
+            mangled.push(c);
+        } else {
+            mangled.push_str(&format!(".{:X}.", u32::from(c)));
+        }
+    }
+    mangled
+}
+
+/// `mangleName()`'s `$nsc`: XML's NameStartChar without `:` and `_`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// `mangleName()`'s `$nc`: XML's NameChar without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '_' | '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A full XML 1.0 Name (`:` and `_` allowed), for names printed unmangled because they are preserved.
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| is_name_start(c) || c == ':' || c == '_')
+        && chars.all(|c| is_name_char(c) || c == ':')
+}
+
+#[cfg(test)]
+mod tests {
+    use quick_xml::events::Event as XmlEvent;
+    use quick_xml::Reader;
+    use serde_json::json;
+
+    use super::super::php_oracle::{self, Mode};
+    use super::super::samples::{self, Rng, HOSTILE};
+    use super::super::xml_chars::is_xml_char;
+    use super::*;
+    use crate::context::FeedContext;
+
+    /// An element read back: depth, name, attributes (unescaped), text (unescaped, all text nodes joined).
+    #[derive(Debug)]
+    struct Element {
+        depth: usize,
+        name: String,
+        attrs: Vec<(String, String)>,
+        text: String,
+    }
+
+    /// Parses `bytes` with quick-xml, failing on anything not well-formed or any forbidden character.
+    fn parse(bytes: &[u8]) -> Vec<Element> {
+        try_parse(bytes).unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(bytes)))
+    }
+
+    fn try_parse(bytes: &[u8]) -> Result<Vec<Element>, String> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        if let Some(c) = text.chars().find(|&c| !is_xml_char(c)) {
+            return Err(format!("forbidden character {c:?}"));
+        }
+        let mut reader = Reader::from_str(text);
+        let mut elements: Vec<Element> = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        loop {
+            let event = reader.read_event().map_err(|e| e.to_string())?;
+            match event {
+                XmlEvent::Eof => break,
+                XmlEvent::Start(ref e) | XmlEvent::Empty(ref e) => {
+                    let mut attrs = Vec::new();
+                    for a in e.attributes() {
+                        let a = a.map_err(|e| e.to_string())?;
+                        let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
+                        attrs.push((
+                            key,
+                            a.unescape_value().map_err(|e| e.to_string())?.into_owned(),
+                        ));
+                    }
+                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                    elements.push(Element {
+                        depth: open.len(),
+                        name,
+                        attrs,
+                        text: String::new(),
+                    });
+                    if matches!(event, XmlEvent::Start(_)) {
+                        open.push(elements.len() - 1);
+                    }
+                }
+                XmlEvent::End(_) => {
+                    open.pop();
+                }
+                XmlEvent::Text(t) => {
+                    let t = t.unescape().map_err(|e| e.to_string())?;
+                    match open.last() {
+                        Some(&i) => elements[i].text.push_str(&t),
+                        None if t.trim().is_empty() => {}
+                        None => return Err(format!("text outside the root: {t:?}")),
+                    }
+                }
+                other => return Err(format!("unexpected {other:?}")),
+            }
+        }
+        if !open.is_empty() || elements.iter().filter(|e| e.depth == 0).count() != 1 {
+            return Err("not exactly one complete root element".into());
+        }
+        Ok(elements)
+    }
+
+    /// What XML can carry of `text`: forbidden characters replaced, and CR as an XML parser reads it back
+    /// from element text (line-end normalisation is not applied by quick-xml, so only the replacement).
+    fn carried(text: &str) -> String {
+        text.chars()
+            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+            .collect()
+    }
+
+    fn attr<'e>(element: &'e Element, name: &str) -> Option<&'e str> {
+        element
+            .attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn fixed_cases() -> Vec<(Event, FeedContext)> {
+        let ctx = samples::context();
+        let mut patrolling = samples::context();
+        patrolling.use_rc_patrol = true;
+        patrolling.channel = Some("#en.wikipedia".into());
+        let mut np_only = samples::context();
+        np_only.use_np_patrol = true;
+        np_only.script_path = "0".into();
+        let mut hostile = samples::edit();
+        hostile.title = HOSTILE.into();
+        hostile.comment = HOSTILE.repeat(3);
+        hostile.user = HOSTILE.into();
+        hostile.new_len = None;
+        let mut hostile_ctx = samples::context();
+        hostile_ctx.channel = Some(HOSTILE.into());
+        hostile_ctx.wiki_id = HOSTILE.into();
+        let params = [
+            json!({ "a": HOSTILE, HOSTILE: [HOSTILE, 1.5, -0.0, 10.0, 1e14, 1e300, 0.1, null, true, false, ""] }),
+            json!(["a", "", null, true, false, [], {}, ["x"], { "k": "v" }]),
+            json!({ "*": "content", "x": 1 }),
+            json!({ "*": "content only" }),
+            json!({ "*": ["content", "array"] }),
+            json!({ "*": { "inner": true }, "other": [1] }),
+            json!({ "_element": "item", "_type": "kvp", "0": "a", "5": "b", "k": "v" }),
+            json!({ "_content": "body", "body": "text", "_preservekeys": ["_keep", "a b"], "_keep": "yes", "a b": 1 }),
+            json!({ "_subelements": ["s"], "s": "sub", "_BC_bools": ["t", 0], "t": true, "0": false, "f": false }),
+            json!({ "": "empty", "1x": "digit", "a:b": "colon", "é": "ok", "\u{FFFF}": "bad", "a\n": "nl", "-1": 1, "01": 2 }),
+            json!({ "_type": "array", "0": "x" }),
+        ];
+        let mut cases = Vec::new();
+        for ctx in [&ctx, &patrolling, &np_only, &hostile_ctx] {
+            let mut events = vec![
+                samples::edit(),
+                samples::new_page(),
+                hostile.clone(),
+                samples::log(Some(samples::protect_params())),
+                samples::log(None),
+                samples::log(Some(json!([]))),
+                samples::categorize(),
+                samples::unsaved_patrol(),
+            ];
+            events.extend(params.iter().map(|p| samples::log(Some(p.clone()))));
+            cases.extend(events.into_iter().map(|e| (e, ctx.clone())));
+        }
+        cases
+    }
+
+    fn random_cases(count: usize) -> Vec<(Event, FeedContext)> {
+        let mut rng = Rng::new(0x786d_6c21);
+        let shapes = [
+            samples::edit(),
+            samples::new_page(),
+            samples::log(None),
+            samples::categorize(),
+        ];
+        (0..count)
+            .map(|_| {
+                let mut event = shapes[rng.below(shapes.len())].clone();
+                event.title = rng.text(8);
+                event.comment = rng.text(12);
+                event.user = rng.text(4);
+                if let Some(log) = &mut event.log {
+                    log.action_comment = rng.text(8);
+                    log.params_raw = (rng.below(4) > 0).then(|| rng.params(3));
+                }
+                let mut ctx = samples::context();
+                ctx.channel = (rng.below(2) == 0).then(|| rng.text(3));
+                ctx.use_rc_patrol = rng.below(2) == 0;
+                (event, ctx)
+            })
+            .collect()
+    }
+
+    /// Compares with `recXmlPrint()` run by PHP on the same packet, where PHP's output is well-formed once
+    /// forbidden characters are replaced (elsewhere core itself produces a broken document). Returns how
+    /// many cases were compared.
+    fn assert_matches_core(cases: Vec<(Event, FeedContext)>) -> usize {
+        let params: Vec<Value> = cases
+            .iter()
+            .map(|(e, _)| {
+                e.log
+                    .as_ref()
+                    .and_then(|l| l.params_raw.clone())
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        let Some(canonical) = php_oracle::canonical(&params) else {
+            return 0;
+        };
+        let cases: Vec<(Event, FeedContext)> = cases
+            .into_iter()
+            .zip(canonical)
+            .filter_map(|((mut event, ctx), params)| {
+                if let Some(log) = &mut event.log {
+                    if log.params_raw.is_some() {
+                        log.params_raw = Some(params?);
+                    }
+                }
+                Some((event, ctx))
+            })
+            .collect();
+        let packets: Vec<Value> = cases
+            .iter()
+            .map(|(e, c)| php_oracle::packet_json(e, c))
+            .collect();
+        let Some(expected) = php_oracle::run(Mode::Xml, &packets) else {
+            return 0;
+        };
+        let mut compared = 0;
+        for ((event, ctx), want) in cases.iter().zip(expected) {
+            let Some(want) = want else { continue };
+            let want = carried(&String::from_utf8(want).expect("UTF-8"));
+            if let Err(e) = try_parse(want.as_bytes()) {
+                eprintln!("core's own output is not well-formed ({e}), not compared: {want:?}");
+                continue;
+            }
+            let got = format(event, ctx);
+            assert_eq!(String::from_utf8_lossy(&got), want, "{event:?}");
+            compared += 1;
+        }
+        compared
+    }
+
+    #[test]
+    fn matches_core_xml_feed() {
+        let cases = fixed_cases();
+        let total = cases.len();
+        let compared = assert_matches_core(cases);
+        eprintln!("compared {compared} of {total} cases with MediaWiki");
+        assert!(
+            compared == 0 || compared + 8 >= total,
+            "only {compared} of {total} compared"
+        );
+    }
+
+    #[test]
+    fn matches_core_xml_feed_on_random_hostile_input() {
+        let compared = assert_matches_core(random_cases(600));
+        eprintln!("compared {compared} of 600 cases with MediaWiki");
+        assert!(compared == 0 || compared > 400, "only {compared} compared");
+    }
+
+    #[test]
+    fn always_well_formed_and_never_forged() {
+        for (event, ctx) in fixed_cases().into_iter().chain(random_cases(600)) {
+            let elements = parse(&format(&event, &ctx));
+            let root = &elements[0];
+            assert_eq!(root.name, "recentchange");
+            let names: Vec<&str> = root.attrs.iter().map(|(n, _)| n.as_str()).collect();
+            let expected: Vec<&str> = rc_packet::build(&event, &ctx)
+                .iter()
+                .filter(|(_, f)| {
+                    matches!(
+                        f,
+                        Field::Int(_)
+                            | Field::Str(_)
+                            | Field::Bool(true)
+                            | Field::Json(Value::String(_) | Value::Number(_) | Value::Bool(true))
+                    )
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            assert_eq!(names, expected, "no attribute forged or lost");
+            assert_eq!(attr(root, "title"), Some(carried(&event.title).as_str()));
+            assert_eq!(
+                attr(root, "comment"),
+                Some(carried(&event.comment).as_str())
+            );
+            assert_eq!(attr(root, "user"), Some(carried(&event.user).as_str()));
+            let children: Vec<&str> = elements
+                .iter()
+                .filter(|e| e.depth == 1)
+                .map(|e| e.name.as_str())
+                .collect();
+            let expected: Vec<&str> = rc_packet::build(&event, &ctx)
+                .iter()
+                .filter(|(_, f)| {
+                    matches!(
+                        f,
+                        Field::OldNew(..) | Field::Json(Value::Array(_) | Value::Object(_))
+                    )
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            assert_eq!(children, expected, "no element forged or lost");
+        }
+    }
+
+    #[test]
+    fn one_mebibyte_comment_round_trips() {
+        let mut event = samples::edit();
+        event.comment = HOSTILE.repeat((1 << 20) / HOSTILE.len());
+        let elements = parse(&format(&event, &samples::context()));
+        assert_eq!(
+            attr(&elements[0], "comment"),
+            Some(carried(&event.comment).as_str())
+        );
+    }
+
+    #[test]
+    fn log_param_text_survives() {
+        let event = samples::log(Some(json!({ "list": [HOSTILE], "*": HOSTILE })));
+        let elements = parse(&format(&event, &samples::context()));
+        let item = elements.iter().find(|e| e.name == "_v").expect("list item");
+        assert_eq!(item.text, carried(HOSTILE));
+        let content = elements
+            .iter()
+            .find(|e| e.name == "_.2A.")
+            .expect("content element");
+        assert_eq!(content.text, carried(HOSTILE));
+    }
+
+    #[test]
+    fn floats_print_as_php_strings() {
+        let literals = [
+            "1.5", "-0", "-0.0", "10.0", "1.0e+14", "1.0e+25", "0.1", "1.0e-5", "0.0001",
+            "5.0e-324",
+        ];
+        let expected = php_oracle::float_strings(&literals.map(String::from));
+        for (literal, want) in literals.iter().zip(expected) {
+            assert_eq!(Val::Float(literal).php_string(), want, "{literal}");
+        }
+    }
 }
