@@ -1,0 +1,203 @@
+//! The process-wide sender runtime: queue, counters and the thread's lifecycle.
+//!
+//! The runtime is created by the first emit (never at library load) and published through an atomic
+//! pointer, so the emit path is two atomic loads and a comparison before `try_send`. It is never freed:
+//! callers on other threads may hold it at any time.
+//!
+//! - Thread death: the runtime keeps its own receiver, so the queue survives the thread; the next emit (or
+//!   flush) starts a new thread on the same queue and counts a restart, at most once per [`RESTART_PAUSE`].
+//! - `fork()`: the child sees a new [`fork::generation`] and builds a fresh runtime (new queue, new thread,
+//!   counters from zero), leaking the inherited one untouched: its queue's internals and any lock in it may
+//!   have been mid-use by a parent thread that does not exist in the child.
+//! - The slow path serialises on a spin lock whose word holds the holder's generation, so a lock held by a
+//!   parent thread at the time of the fork is recognised as stale in the child instead of waited for.
+
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::fork;
+use super::stats::{bump, Counters};
+use super::worker::{self, Task};
+
+/// Default queue capacity in events.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Largest configurable queue capacity.
+pub const MAX_CAPACITY: usize = 1_000_000;
+/// Shortest time between two starts of a thread that died.
+pub const RESTART_PAUSE: Duration = Duration::from_millis(100);
+
+pub struct Runtime {
+    generation: u64,
+    pub tx: Sender<Task>,
+    rx: Receiver<Task>,
+    pub capacity: usize,
+    pub counters: Counters,
+    /// Id of the running sender thread, 0 if none (set before spawning, cleared by that thread when it
+    /// stops taking tasks). Ids let a thread that ends late never clear the flag of its successor.
+    running: AtomicU64,
+    /// The id the next thread gets.
+    next_thread: AtomicU64,
+    /// The last thread ended on a shutdown request, so starting another is not a restart.
+    pub stopped: AtomicBool,
+    born: Instant,
+    /// Nanoseconds after `born` of the last start; 0 before the first.
+    last_start_ns: AtomicU64,
+}
+
+static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
+/// 0 when free, else the generation of the holder.
+static LOCK: AtomicU64 = AtomicU64::new(0);
+/// Queue capacity for the next runtime; 0 means [`DEFAULT_CAPACITY`].
+static CAPACITY: AtomicUsize = AtomicUsize::new(0);
+
+/// The queue capacity a runtime created now would get.
+pub fn configured_capacity() -> usize {
+    match CAPACITY.load(Ordering::Relaxed) {
+        0 => DEFAULT_CAPACITY,
+        n => n,
+    }
+}
+
+/// Sets the capacity of the queue; refused (returning the running capacity) once this process's runtime
+/// exists with another capacity.
+pub fn set_capacity(capacity: usize) -> Result<(), usize> {
+    let _lock = Lock::acquire();
+    if let Some(runtime) = existing() {
+        let capacity = if capacity == 0 {
+            DEFAULT_CAPACITY
+        } else {
+            capacity
+        };
+        if runtime.capacity != capacity {
+            return Err(runtime.capacity);
+        }
+    }
+    CAPACITY.store(capacity, Ordering::Relaxed);
+    Ok(())
+}
+
+/// This process's runtime, if one was created (in this process, not inherited from a parent).
+pub fn existing() -> Option<&'static Runtime> {
+    // SAFETY: CURRENT is null or a leaked `Box<Runtime>` that is never freed.
+    let runtime = unsafe { CURRENT.load(Ordering::Acquire).as_ref() }?;
+    (runtime.generation == fork::generation()).then_some(runtime)
+}
+
+/// This process's runtime with a running thread (as far as starting one is possible right now).
+pub fn current() -> &'static Runtime {
+    match existing() {
+        Some(runtime) if runtime.alive() => runtime,
+        _ => slow_path(),
+    }
+}
+
+#[cold]
+fn slow_path() -> &'static Runtime {
+    // Before locking: a fork after this point gives the child a new generation, which frees the lock there.
+    fork::register();
+    let _lock = Lock::acquire();
+    let runtime = match existing() {
+        Some(runtime) => runtime,
+        None => {
+            let runtime: &'static Runtime =
+                Box::leak(Box::new(Runtime::new(configured_capacity())));
+            CURRENT.store(ptr::from_ref(runtime).cast_mut(), Ordering::Release);
+            runtime
+        }
+    };
+    if !runtime.alive() {
+        runtime.start();
+    }
+    runtime
+}
+
+impl Runtime {
+    fn new(capacity: usize) -> Self {
+        let (tx, rx) = bounded(capacity);
+        Self {
+            generation: fork::generation(),
+            tx,
+            rx,
+            capacity,
+            counters: Counters::default(),
+            running: AtomicU64::new(0),
+            next_thread: AtomicU64::new(1),
+            stopped: AtomicBool::new(false),
+            born: Instant::now(),
+            last_start_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// A sender thread is running.
+    pub fn alive(&self) -> bool {
+        self.running.load(Ordering::Acquire) != 0
+    }
+
+    /// Called by thread `id` when it takes no more tasks.
+    pub fn thread_ended(&self, id: u64) {
+        let _ = self
+            .running
+            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// Events waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Starts a thread; called with the lock held and no thread alive.
+    fn start(&'static self) {
+        let now_ns = (self.born.elapsed().as_nanos() as u64).max(1);
+        let last_ns = self.last_start_ns.load(Ordering::Relaxed);
+        let requested_stop = self.stopped.swap(false, Ordering::Relaxed);
+        if last_ns != 0 && !requested_stop {
+            if now_ns - last_ns < RESTART_PAUSE.as_nanos() as u64 {
+                // Too soon after the last start: events wait in the queue until a later call.
+                return;
+            }
+            bump(&self.counters.sender_restarts);
+        }
+        self.last_start_ns.store(now_ns, Ordering::Relaxed);
+        let id = self.next_thread.fetch_add(1, Ordering::Relaxed);
+        self.running.store(id, Ordering::Release);
+        let tasks = self.rx.clone();
+        let spawned = thread::Builder::new()
+            .name("rcemit-sender".into())
+            .spawn(move || worker::run(self, id, tasks));
+        if spawned.is_err() {
+            self.thread_ended(id);
+            bump(&self.counters.spawn_failures);
+        }
+    }
+}
+
+/// Serialises runtime creation and thread starts (never on the emit fast path).
+struct Lock;
+
+impl Lock {
+    fn acquire() -> Self {
+        let generation = fork::generation();
+        loop {
+            let holder = LOCK.load(Ordering::Acquire);
+            // A holder from an older generation is a parent thread that does not exist in this process.
+            if (holder == 0 || holder < generation)
+                && LOCK
+                    .compare_exchange(holder, generation, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Self;
+            }
+            thread::yield_now();
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        LOCK.store(0, Ordering::Release);
+    }
+}

@@ -1,0 +1,116 @@
+//! Shared by the sender's integration tests: sample events, loopback listeners, feed configs.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use rcemit::event::{ChangeType, Event, LogInfo, Patrolled};
+use serde_json::json;
+
+pub fn edit() -> Event {
+    Event {
+        rc_id: 3,
+        change_type: ChangeType::Edit,
+        namespace: 0,
+        title: "Test Page".into(),
+        page_id: 2,
+        this_oldid: 3,
+        last_oldid: 2,
+        user: "Admin".into(),
+        user_id: 1,
+        bot: true,
+        minor: true,
+        redirect: false,
+        patrolled: Patrolled::Autopatrolled,
+        old_len: Some(36),
+        new_len: Some(9),
+        timestamp: 1_795_302_333,
+        comment: "second ä € 😀 <b>&amp;</b>".into(),
+        parsed_comment: None,
+        sha1: Some("ac60e3c6f6e1da6d1fc98a9ca0d6f0f4ef3d0f7e".into()),
+        log: None,
+        tags: vec!["mw-rollback".into()],
+    }
+}
+
+pub fn log() -> Event {
+    Event {
+        rc_id: 7,
+        change_type: ChangeType::Log,
+        namespace: 2,
+        title: "User:Vandal".into(),
+        page_id: 0,
+        this_oldid: 0,
+        last_oldid: 0,
+        user: "Admin".into(),
+        user_id: 1,
+        bot: false,
+        minor: false,
+        redirect: false,
+        patrolled: Patrolled::Unpatrolled,
+        old_len: None,
+        new_len: None,
+        timestamp: 1_795_302_400,
+        comment: "spam".into(),
+        parsed_comment: None,
+        sha1: None,
+        log: Some(LogInfo {
+            id: 5,
+            log_type: "block".into(),
+            action: "block".into(),
+            params_raw: Some(json!({"duration": "infinite", "flags": "nocreate"})),
+            params_api: Some(json!({"duration": "infinite", "flags": ["nocreate"]})),
+            action_comment: "blocked [[User:Vandal]] with an expiration time of infinite: spam"
+                .into(),
+        }),
+        tags: vec![],
+    }
+}
+
+/// A UDP listener on a loopback address with a bounded read timeout.
+pub fn listener(ip: &str) -> UdpSocket {
+    let socket = UdpSocket::bind((ip, 0)).expect("bind loopback");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket
+}
+
+/// The `udp://` uri of a listener, with an optional prefix.
+pub fn uri(socket: &UdpSocket, prefix: Option<&str>) -> String {
+    let addr = socket.local_addr().unwrap();
+    let host = match addr {
+        std::net::SocketAddr::V4(a) => a.ip().to_string(),
+        std::net::SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    match prefix {
+        Some(p) => format!("udp://{host}:{}/{p}", addr.port()),
+        None => format!("udp://{host}:{}", addr.port()),
+    }
+}
+
+pub fn config(uri: &str, format: &str) -> serde_json::Value {
+    json!({
+        "uri": uri,
+        "format": format,
+        "canonical_server": "http://localhost",
+        "server_name": "localhost",
+        "script_path": "/w",
+        "script": "/w/index.php",
+        "wiki_id": "testwiki",
+        "use_rc_patrol": true,
+    })
+}
+
+/// Receives one datagram, or `None` after the read timeout.
+pub fn recv(socket: &UdpSocket) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 70_000];
+    let n = socket.recv(&mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+/// What a formatter produces, or `Err` if it panics (a formatter still being written).
+pub fn render_or_panic(feed: &rcemit::feed::Feed, event: &Event) -> Result<Option<Vec<u8>>, ()> {
+    std::panic::catch_unwind(|| feed.render(event)).map_err(|_| ())
+}
