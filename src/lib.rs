@@ -7,5 +7,7 @@
 pub mod context;
 pub mod event;
 pub mod feed;
+pub mod ffi;
 pub mod format;
 pub mod payload;
+pub mod sender;
