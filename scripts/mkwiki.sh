@@ -51,8 +51,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# DIR is written into PHP strings and shell scripts below: keep it to characters that need no quoting.
+[[ "$1" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "DIR must consist of letters, digits and . _ / + - only: $1"
 mkdir -p "$1"
 DIR=$(cd "$1" && pwd)
+[[ "$DIR" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "DIR's absolute path must consist of letters, digits and . _ / + - only: $DIR"
 [ -e "$DIR/LocalSettings.php" ] && die "$DIR already holds a wiki (LocalSettings.php exists)"
 if [ $# -ge 2 ]; then
   PORT=$2
@@ -133,7 +136,9 @@ cat >"$DIR/stop" <<EOF
 #!/usr/bin/env bash
 # Stops the php -S started by $DIR/serve (only that process).
 if [ -f "$DIR/server.pid" ]; then
-  kill "\$(cat "$DIR/server.pid")" 2>/dev/null || true
+  pid=\$(cat "$DIR/server.pid")
+  kill "\$pid" 2>/dev/null || true
+  for _ in \$(seq 1 50); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$DIR/server.pid"
 fi
 EOF

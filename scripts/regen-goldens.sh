@@ -12,7 +12,8 @@
 #   patrol    English, $wgScriptPath "", patrolling on (MediaWiki's default)
 #   nopatrol  German content language (Special = Spezial), $wgScriptPath "/w", $wgUseRCPatrol and
 #             $wgUseNPPatrol off
-# Needs root only to install missing Debian packages (mkwiki.sh does that); takes about half a minute.
+#   nppatrol  English, $wgUseRCPatrol off but $wgUseNPPatrol on (only page creations are patrollable)
+# Needs root only to install missing Debian packages (mkwiki.sh does that); takes under a minute.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/rcemit-goldens.XXXXXX)
@@ -24,10 +25,11 @@ trap cleanup EXIT
 
 python3 "$REPO/scripts/goldens/drive.py" patrol "$WORK/patrol" "$WORK/patrol.json"
 python3 "$REPO/scripts/goldens/drive.py" nopatrol "$WORK/nopatrol" "$WORK/nopatrol.json" \
-  --nopatrol --lang de --script-path /w
+  --no-rc-patrol --no-np-patrol --lang de --script-path /w
+python3 "$REPO/scripts/goldens/drive.py" nppatrol "$WORK/nppatrol" "$WORK/nppatrol.json" --no-rc-patrol
 
 mkdir -p "$REPO/tests/goldens"
-python3 - "$WORK/patrol.json" "$WORK/nopatrol.json" >"$REPO/tests/goldens/cases.json.new" <<'EOF'
+python3 - "$WORK/patrol.json" "$WORK/nopatrol.json" "$WORK/nppatrol.json" >"$REPO/tests/goldens/cases.json.new" <<'EOF'
 import json, sys
 runs = [json.load(open(p)) for p in sys.argv[1:]]
 print(json.dumps({

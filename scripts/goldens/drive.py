@@ -7,7 +7,7 @@ UDP datagram exactly as received (JSONRCFeedFormatter, XMLRCFeedFormatter, IRCCo
 plain and with feed options), and api.php's <rc> element fetched right after the action (XMLRC's rcprop set),
 from which the xmlrc datagram is derived by appending wikiid as the last attribute. Writes one JSON run object.
 
-Usage: drive.py RUN_NAME WIKI_DIR OUT_JSON [--nopatrol] [--lang CODE] [--script-path /w]
+Usage: drive.py RUN_NAME WIKI_DIR OUT_JSON [--no-rc-patrol] [--no-np-patrol] [--lang CODE] [--script-path /w]
 """
 
 import argparse
@@ -169,7 +169,8 @@ class Run:
             if name == "irc-prefixed":
                 uri += "/" + IRC_PREFIX.replace("\t", "\\t")
             feeds.append(f"$wgRCFeeds['{name}'] = [ 'formatter' => {formatter}::class, 'uri' => \"{uri}\", {extra} ];")
-        patrol = "false" if self.args.nopatrol else "true"
+        rc_patrol = "false" if self.args.no_rc_patrol else "true"
+        np_patrol = "false" if self.args.no_np_patrol else "true"
         src = f"""
 $wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\PayloadBuilder'] = '{REPO}/php/src/PayloadBuilder.php';
 $wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\TagCapture'] = '{REPO}/php/src/TagCapture.php';
@@ -177,8 +178,8 @@ $wgAutoloadClasses['RcEmitGoldenRecorderFeed'] = '{REPO}/scripts/goldens/Recorde
 $wgHooks['ChangeTagsAfterUpdateTags'][] = static function ( ...$args ) {{
 	( new MediaWiki\\Extension\\RcEmit\\TagCapture() )->onChangeTagsAfterUpdateTags( ...$args );
 }};
-$wgUseRCPatrol = {patrol};
-$wgUseNPPatrol = {patrol};
+$wgUseRCPatrol = {rc_patrol};
+$wgUseNPPatrol = {np_patrol};
 $wgRCWatchCategoryMembership = true;
 $wgLocalInterwikis = [ '{LOCAL_INTERWIKI}' ];
 $wgEnableBotPasswords = true;
@@ -418,9 +419,11 @@ def actions(run):
                                          reason="merge it", token=a.token()))
     step("tag deletion", lambda: a.call(action="managetags", operation="delete", tag="golden-tag",
                                         reason="done", token=a.token()))
-    if run.ctx["use_rc_patrol"]:
+    if run.ctx["use_rc_patrol"] or run.ctx["use_np_patrol"]:
         def patrol():
-            rcid = next(c["rc_id"] for c in run.cases if c["name"] == "edit by a new user (unpatrolled)")
+            # With only new-page patrol on, only page creations can be patrolled.
+            case = "edit by a new user (unpatrolled)" if run.ctx["use_rc_patrol"] else "user page creation"
+            rcid = next(c["rc_id"] for c in run.cases if c["name"] == case)
             a.call(action="patrol", rcid=rcid, token=a.token("patrol"))
         step("patrol", patrol)
     step("category page creation", lambda: edit(a, "Category:Golden", text="A category.", summary="cat"))
@@ -444,7 +447,8 @@ def main():
     p.add_argument("name")
     p.add_argument("wiki_dir")
     p.add_argument("out")
-    p.add_argument("--nopatrol", action="store_true")
+    p.add_argument("--no-rc-patrol", action="store_true", help="$wgUseRCPatrol = false")
+    p.add_argument("--no-np-patrol", action="store_true", help="$wgUseNPPatrol = false")
     p.add_argument("--lang", default="en")
     p.add_argument("--script-path", default="")
     args = p.parse_args()
