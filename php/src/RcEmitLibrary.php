@@ -36,6 +36,8 @@ final class RcEmitLibrary {
 	public const PAYLOAD_VERSION = 1;
 	/** rcemit_result: success. Every other code is explained by resultMessage(). */
 	public const RESULT_OK = 7100;
+	/** rcemit_result: the output buffer was too small (nothing written). */
+	private const RESULT_BUFFER_TOO_SMALL = 7106;
 	/** The FFI_SCOPE name the preload header declares. */
 	public const SCOPE = 'rcemit';
 
@@ -200,7 +202,9 @@ final class RcEmitLibrary {
 
 	/** @return string The library's version string */
 	public function version(): string {
-		return FFI::string( $this->ffi->rcemit_version() );
+		// PHP FFI hands a `const char *` result over as a PHP string already.
+		$version = $this->ffi->rcemit_version();
+		return is_string( $version ) ? $version : FFI::string( $version );
 	}
 
 	/**
@@ -277,12 +281,17 @@ final class RcEmitLibrary {
 	 * @return string|null
 	 */
 	private function readString( callable $call ): ?string {
-		$len = 1024;
-		$buf = $this->ffi->new( "uint8_t[$len]" );
-		$written = $this->ffi->new( 'size_t' );
-		if ( $call( $buf, $len, FFI::addr( $written ) ) !== self::RESULT_OK ) {
-			return null;
+		foreach ( [ 1024, 65536 ] as $len ) {
+			$buf = $this->ffi->new( "uint8_t[$len]" );
+			$written = $this->ffi->new( 'size_t' );
+			$code = $call( $buf, $len, FFI::addr( $written ) );
+			if ( $code === self::RESULT_OK ) {
+				return FFI::string( $buf, min( $written->cdata, $len ) );
+			}
+			if ( $code !== self::RESULT_BUFFER_TOO_SMALL ) {
+				break;
+			}
 		}
-		return FFI::string( $buf, min( $written->cdata, $len ) );
+		return null;
 	}
 }

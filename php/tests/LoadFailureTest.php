@@ -1,0 +1,87 @@
+<?php
+/**
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit\Tests;
+
+use PHPUnit\Framework\TestCase;
+
+/**
+ * Every way the library can be unusable, each in a fresh PHP process: one warning on the rcemit channel naming
+ * the cause and the fix, nothing thrown, and silence afterwards.
+ *
+ * @covers \MediaWiki\Extension\RcEmit\Emitter
+ * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
+ */
+class LoadFailureTest extends TestCase {
+	private static function runFixture( array $params, array $ini = [], bool $noIni = false ): array {
+		$params += [ 'lib' => TestSupport::libraryPath(), 'header' => TestSupport::headerPath(),
+			'uri' => 'udp://127.0.0.1:9' ];
+		[ $exit, $out, $err ] = TestSupport::runPhp( $ini, __DIR__ . '/fixtures/emitter.php',
+			[ json_encode( $params ) ], $noIni );
+		$result = json_decode( $out, true );
+		if ( $exit !== 0 || !is_array( $result ) ) {
+			throw new \RuntimeException( "fixture failed (exit $exit):\n$out\n$err" );
+		}
+		return $result;
+	}
+
+	private function assertOneWarning( array $result, string ...$needles ): void {
+		$this->assertArrayNotHasKey( 'exception', $result );
+		$this->assertCount( 1, $result['warnings'], json_encode( $result['warnings'] ) );
+		[ $level, $message ] = $result['warnings'][0];
+		$this->assertSame( 'warning', $level );
+		$this->assertStringContainsString( 'Fix:', $message );
+		foreach ( $needles as $needle ) {
+			$this->assertStringContainsString( $needle, $message );
+		}
+	}
+
+	public function testWorkingSetupLogsNothing(): void {
+		$result = self::runFixture( [] );
+		$this->assertTrue( $result['library'] );
+		$this->assertSame( 'cdef', $result['mode'] );
+		$this->assertSame( 7100, $result['code'] );
+		$this->assertSame( [], $result['warnings'] );
+	}
+
+	public function testMissingLibrary(): void {
+		$result = self::runFixture( [ 'lib' => '/nonexistent/librcemit.so' ] );
+		$this->assertFalse( $result['library'] );
+		$this->assertOneWarning( $result, '/nonexistent/librcemit.so does not exist', 'cargo build --release' );
+	}
+
+	public function testRelativeLibraryPath(): void {
+		$result = self::runFixture( [ 'lib' => 'target/release/librcemit.so' ] );
+		$this->assertOneWarning( $result, 'not absolute', '$wgRcEmitLibraryPath' );
+	}
+
+	public function testFileThatIsNotALibrary(): void {
+		$result = self::runFixture( [ 'lib' => __FILE__ ] );
+		$this->assertOneWarning( $result, 'could not load the rcemit library', __FILE__ );
+	}
+
+	public function testMissingHeader(): void {
+		$result = self::runFixture( [ 'header' => '/nonexistent/rcemit.h' ] );
+		$this->assertOneWarning( $result, '/nonexistent/rcemit.h', '$wgRcEmitHeaderPath' );
+	}
+
+	public function testFfiDisabled(): void {
+		$result = self::runFixture( [], [ 'ffi.enable' => '0' ] );
+		$this->assertOneWarning( $result, 'ffi.enable=0' );
+	}
+
+	public function testFfiExtensionAbsent(): void {
+		// -n: no php.ini, so the shared FFI extension is not loaded.
+		$result = self::runFixture( [], [], true );
+		$this->assertOneWarning( $result, 'FFI extension is not loaded' );
+	}
+
+	public function testRejectedFeedDisablesOnlyThatFeed(): void {
+		$result = self::runFixture( [ 'uri' => 'udp://127.0.0.1' ] );
+		$this->assertTrue( $result['library'] );
+		$this->assertNull( $result['handle'] );
+		$this->assertOneWarning( $result, 'rejected the feed configuration', 'udp://127.0.0.1' );
+	}
+}

@@ -1,0 +1,199 @@
+<?php
+/**
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit\Tests;
+
+use PHPUnit\Framework\TestCase;
+
+/**
+ * The extension in a real MediaWiki 1.39 (a throwaway SQLite wiki from scripts/mkwiki.sh): real edits, beside
+ * core's own JSON feed as the oracle; a broken setup never costs an edit; the maintenance scripts.
+ *
+ * @group wiki
+ * @covers \MediaWiki\Extension\RcEmit\RcEmitFeed
+ * @covers \MediaWiki\Extension\RcEmit\Emitter
+ */
+class WikiTest extends TestCase {
+	/** @var string */
+	private $dir;
+	/** @var UdpListener[] By feed key */
+	private $listeners = [];
+	/** @var array|null */
+	private $server = null;
+
+	protected function setUp(): void {
+		$this->dir = TestSupport::tempDir( 'wiki' );
+		[ $exit, $out, $err ] = self::command( [ 'bash', TestSupport::repo() . '/scripts/mkwiki.sh', $this->dir ] );
+		$this->assertSame( 0, $exit, "mkwiki.sh failed: $out$err" );
+		foreach ( [ 'rcemit-json', 'rcemit-dropin', 'rcemit-irc', 'core-json' ] as $key ) {
+			$this->listeners[$key] = new UdpListener();
+		}
+		$extension = var_export( dirname( __DIR__ ) . '/extension.json', true );
+		$library = var_export( TestSupport::libraryPath(), true );
+		$header = var_export( TestSupport::headerPath(), true );
+		$port = array_map( static function ( UdpListener $l ) {
+			return $l->port;
+		}, $this->listeners );
+		file_put_contents( "{$this->dir}/extra.php", <<<PHP
+<?php
+wfLoadExtension( 'RcEmit', $extension );
+\$wgRcEmitLibraryPath = getenv( 'RCEMIT_TEST_LIBRARY' ) ?: $library;
+\$wgRcEmitHeaderPath = $header;
+\$wgRCFeeds['rcemit-json'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{$port['rcemit-json']}', 'format' => 'json', 'omit_bots' => true ];
+\$wgRCFeeds['rcemit-dropin'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{$port['rcemit-dropin']}', 'formatter' => JSONRCFeedFormatter::class ];
+\$wgRCFeeds['rcemit-irc'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => "udp://127.0.0.1:{$port['rcemit-irc']}/#test\\t", 'format' => 'irc' ];
+\$wgRCFeeds['core-json'] = [ 'uri' => 'udp://127.0.0.1:{$port['core-json']}',
+	'formatter' => JSONRCFeedFormatter::class ];
+
+PHP
+		);
+	}
+
+	protected function tearDown(): void {
+		if ( $this->server ) {
+			TestSupport::stopServer( $this->server );
+		}
+		foreach ( $this->listeners as $listener ) {
+			$listener->close();
+		}
+		TestSupport::removeTree( $this->dir );
+	}
+
+	/**
+	 * @param string[] $cmd
+	 * @param string $stdin
+	 * @param array $env Added to the inherited environment
+	 * @return array{0:int,1:string,2:string}
+	 */
+	private static function command( array $cmd, string $stdin = '', array $env = [] ): array {
+		$proc = proc_open( $cmd, [ 0 => [ 'pipe', 'r' ], 1 => [ 'pipe', 'w' ], 2 => [ 'pipe', 'w' ] ], $pipes,
+			null, $env ? $env + getenv() : null );
+		fwrite( $pipes[0], $stdin );
+		fclose( $pipes[0] );
+		$out = stream_get_contents( $pipes[1] );
+		$err = stream_get_contents( $pipes[2] );
+		fclose( $pipes[1] );
+		fclose( $pipes[2] );
+		return [ proc_close( $proc ), (string)$out, (string)$err ];
+	}
+
+	private function edit( string $title, string $text, array $flags = [], array $env = [] ): void {
+		[ $exit, $out, $err ] = self::command( array_merge( [ "{$this->dir}/mw", 'edit.php', '--user', 'Admin',
+			'--summary', "summary of $title" ], $flags, [ $title ] ), $text, $env );
+		$this->assertSame( 0, $exit, "edit.php failed: $out$err" );
+	}
+
+	private function log(): string {
+		return is_file( "{$this->dir}/rcemit.log" ) ? (string)file_get_contents( "{$this->dir}/rcemit.log" ) : '';
+	}
+
+	/** @return array[] JSON packets received on a listener, ordered by id */
+	private function packets( string $key, int $count ): array {
+		$packets = array_map( static function ( $d ) {
+			return json_decode( $d, true, 32, JSON_THROW_ON_ERROR );
+		}, $this->listeners[$key]->receive( $count ) );
+		usort( $packets, static function ( $a, $b ) {
+			return $a['id'] <=> $b['id'];
+		} );
+		return $packets;
+	}
+
+	public function testEditsArePublishedLikeCoresJsonFeed(): void {
+		$this->edit( 'Rc emit page', "first\n" );
+		$this->edit( 'Rc emit page', "second, shorter\n", [ '--minor' ] );
+		$this->edit( 'Café <&> page', "bot text\n", [ '--bot' ] );
+
+		$core = $this->packets( 'core-json', 3 );
+		$this->assertCount( 3, $core, 'core feed (the oracle) delivered' );
+		$this->assertSame( $core, $this->packets( 'rcemit-dropin', 3 ),
+			'class changed to RcEmitFeed, formatter kept: same packets as core' );
+		$notBots = array_values( array_filter( $core, static function ( $p ) {
+			return !$p['bot'];
+		} ) );
+		$this->assertSame( $notBots, $this->packets( 'rcemit-json', 3 ), 'format json equals core, omit_bots' );
+		$irc = $this->listeners['rcemit-irc']->receive( 3 );
+		$this->assertCount( 3, $irc );
+		foreach ( $irc as $line ) {
+			$this->assertStringStartsWith( "#test\t \x0314[[", $line );
+		}
+		$this->assertSame( '', $this->log(), 'nothing logged on the rcemit channel' );
+	}
+
+	public function testMissingLibraryWarnsOnceAndEditsSucceed(): void {
+		$env = [ 'RCEMIT_TEST_LIBRARY' => '/nonexistent/librcemit.so' ];
+		$this->edit( 'Broken setup page', "one\n", [], $env );
+		$this->assertCount( 1, $this->packets( 'core-json', 1 ), 'the edit was saved and core published it' );
+		$this->assertSame( [], $this->listeners['rcemit-json']->receive( 1, 0.5 ) );
+		$log = $this->log();
+		$this->assertSame( 1, substr_count( $log, 'RcEmit is disabled in this PHP process' ), $log );
+		$this->assertStringContainsString( '/nonexistent/librcemit.so does not exist', $log );
+		$this->assertStringContainsString( 'Fix:', $log );
+		[ $exit, $out ] = self::command( [ "{$this->dir}/mw", 'getText.php', 'Broken setup page' ] );
+		$this->assertSame( [ 0, 'one' ], [ $exit, trim( $out ) ] );
+	}
+
+	/**
+	 * php -S serving the wiki; anonymous edits through api.php (token "+\" for anonymous users).
+	 */
+	private function apiEdit( array $ini, string $title, string $text ): array {
+		$this->server = TestSupport::startServer( $ini, [ '-t', '/usr/share/mediawiki' ],
+			"{$this->dir}/server.log", (int)file_get_contents( "{$this->dir}/port" ),
+			[ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] + getenv() );
+		$body = TestSupport::get( $this->server, [], '/api.php',
+			[ 'action' => 'edit', 'title' => $title, 'text' => $text, 'token' => '+\\', 'format' => 'json' ] );
+		$response = json_decode( $body, true );
+		$this->assertSame( 'Success', $response['edit']['result'] ?? null,
+			$body . file_get_contents( "{$this->dir}/server.log" ) );
+		return $response;
+	}
+
+	public function testProductionRecipeWebEdit(): void {
+		$header = "{$this->dir}/rcemit-preload.h";
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/writePreloadHeader.php',
+			"--out=$header" ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertStringContainsString( "ffi.preload=$header", $out );
+		$ini = [ 'ffi.enable' => 'preload', 'ffi.preload' => $header, 'opcache.enable' => '1',
+			'opcache.enable_cli' => '1', 'opcache.preload' => dirname( __DIR__ ) . '/preload.php' ];
+		if ( posix_geteuid() === 0 ) {
+			$ini['opcache.preload_user'] = 'nobody';
+		}
+		$response = $this->apiEdit( $ini, 'Web page', 'from the web' );
+		$core = $this->packets( 'core-json', 1 );
+		$this->assertCount( 1, $core );
+		$this->assertSame( $response['edit']['newrevid'], $core[0]['revision']['new'] );
+		$this->assertSame( $core, $this->packets( 'rcemit-json', 1 ) );
+		$this->assertSame( '', $this->log() );
+	}
+
+	public function testRestrictedFfiWarnsOnceAndWebEditsSucceed(): void {
+		// php -S with Debian's defaults: ffi.enable=preload, nothing preloaded.
+		$this->apiEdit( [], 'Restricted page', 'still saved' );
+		$this->assertCount( 1, $this->packets( 'core-json', 1 ) );
+		$this->assertSame( [], $this->listeners['rcemit-json']->receive( 1, 0.5 ) );
+		$log = $this->log();
+		$this->assertSame( 1, substr_count( $log, 'RcEmit is disabled in this PHP process' ), $log );
+		$this->assertStringContainsString( 'not compiled by opcache.preload', $log );
+	}
+
+	public function testStatusScriptSendsTheNewestChange(): void {
+		$this->edit( 'Status page', "text\n" );
+		$this->assertCount( 1, $this->packets( 'rcemit-json', 1 ) );
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
+			'--feed=rcemit-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertStringContainsString( 'Library: ' . TestSupport::libraryPath(), $out );
+		$this->assertMatchesRegularExpression( '/Sent recent change \d+ to feed "rcemit-json": queued/', $out );
+		$resent = $this->packets( 'rcemit-json', 1 );
+		$this->assertSame( 'Status page', $resent[0]['title'] ?? null );
+		[ $exit, $out ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
+			'--feed=core-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
+		$this->assertNotSame( 0, $exit );
+		$this->assertStringContainsString( 'rcemit-json, rcemit-dropin, rcemit-irc', $out );
+	}
+}
