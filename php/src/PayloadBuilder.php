@@ -50,17 +50,20 @@ class PayloadBuilder {
 	 * @return string The payload bytes
 	 */
 	public static function build( RecentChange $rc, $actionComment, bool $withApiParams ): string {
+		// Every read tolerates a missing key: a change published to feeds only (ManualLogEntry::publish( $id,
+		// 'udp' ), e.g. the patrol log) never went through save() and has no rc_id.
 		$a = $rc->getAttributes();
-		$type = (int)$a['rc_type'];
+		$rcId = (int)( $a['rc_id'] ?? 0 );
+		$type = (int)( $a['rc_type'] ?? 0 );
 		$pageId = (int)( $a['rc_cur_id'] ?? 0 );
 		$title = $rc->getTitle();
-		$flags = ( $a['rc_bot'] ? self::FLAG_BOT : 0 )
-			| ( $a['rc_minor'] ? self::FLAG_MINOR : 0 )
+		$flags = ( ( $a['rc_bot'] ?? 0 ) ? self::FLAG_BOT : 0 )
+			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( self::isRedirect( $title, $type ) ? self::FLAG_REDIRECT : 0 )
-			| ( $a['rc_old_len'] === null ? self::FLAG_OLD_LEN_NULL : 0 )
-			| ( $a['rc_new_len'] === null ? self::FLAG_NEW_LEN_NULL : 0 );
+			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
+			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
 
-		$timestamp = (string)$a['rc_timestamp'];
+		$timestamp = (string)( $a['rc_timestamp'] ?? '' );
 		if ( strlen( $timestamp ) !== 14 || !ctype_digit( $timestamp ) ) {
 			$timestamp = (string)wfTimestamp( TS_MW, $timestamp );
 		}
@@ -70,16 +73,16 @@ class PayloadBuilder {
 		}
 		$comment = (string)$comment;
 		$titleText = $title->getPrefixedText();
-		$user = (string)$a['rc_user_text'];
+		$user = (string)( $a['rc_user_text'] ?? '' );
 
 		$tagList = '';
-		foreach ( TagCapture::get( (int)$a['rc_id'] ) as $tag ) {
+		foreach ( TagCapture::get( $rcId ) as $tag ) {
 			$tagList .= pack( 'V', strlen( $tag ) ) . $tag;
 		}
 
 		if ( $type === self::RC_LOG ) {
-			$logType = (string)$a['rc_log_type'];
-			$logAction = (string)$a['rc_log_action'];
+			$logType = (string)( $a['rc_log_type'] ?? '' );
+			$logAction = (string)( $a['rc_log_action'] ?? '' );
 			$actionComment = (string)$actionComment;
 			$paramsRaw = self::rawLogParams( $rc );
 			$paramsApi = $withApiParams ? self::apiLogParams( $a ) : '';
@@ -89,11 +92,11 @@ class PayloadBuilder {
 
 		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
 			"RCE\x01",
-			(int)$a['rc_id'], $type, (int)$a['rc_namespace'], $pageId,
-			(int)$a['rc_this_oldid'], (int)$a['rc_last_oldid'], (int)$a['rc_user'],
-			(int)$a['rc_old_len'], (int)$a['rc_new_len'], (int)( $a['rc_logid'] ?? 0 ),
-			(int)$a['rc_patrolled'], $flags,
-			14, $timestamp,
+			$rcId, $type, (int)( $a['rc_namespace'] ?? 0 ), $pageId,
+			(int)( $a['rc_this_oldid'] ?? 0 ), (int)( $a['rc_last_oldid'] ?? 0 ), (int)( $a['rc_user'] ?? 0 ),
+			(int)( $a['rc_old_len'] ?? 0 ), (int)( $a['rc_new_len'] ?? 0 ), (int)( $a['rc_logid'] ?? 0 ),
+			(int)( $a['rc_patrolled'] ?? 0 ), $flags,
+			strlen( $timestamp ), $timestamp,
 			strlen( $titleText ), $titleText,
 			strlen( $user ), $user,
 			strlen( $comment ), $comment,

@@ -184,6 +184,8 @@ $wgRCWatchCategoryMembership = true;
 $wgLocalInterwikis = [ '{LOCAL_INTERWIKI}' ];
 $wgEnableBotPasswords = true;
 $wgGroupPermissions['sysop']['deleterevision'] = true;
+$wgDebugLogGroups['error'] = '{self.dir}/error.log';
+$wgDebugLogGroups['exception'] = '{self.dir}/error.log';
 $wgRCFeeds = [];
 $wgRCFeeds['recorder'] = [
 	'class' => RcEmitGoldenRecorderFeed::class,
@@ -203,6 +205,15 @@ $wgRCFeeds['recorder'] = [
         if res.returncode != 0:
             raise RuntimeError(f"{script} failed: {res.stdout}")
         return res.stdout
+
+    def check_error_log(self):
+        """PHP warnings and exceptions from rcemit's PHP code (MediaWiki's 'error'/'exception' channels) fail the
+        run: the payload must be built silently on every path."""
+        path = os.path.join(self.dir, "error.log")
+        text = open(path, errors="replace").read() if os.path.exists(path) else ""
+        ours = [line for line in text.splitlines() if re.search(r"PayloadBuilder|TagCapture|RecorderFeed", line)]
+        if ours:
+            raise RuntimeError("rcemit PHP code logged errors:\n" + "\n".join(ours[:10]))
 
     def context(self):
         php = r"""
@@ -460,6 +471,7 @@ def main():
         run.listener.settle()
         if run.listener.unattributed:
             raise RuntimeError(f"unattributed datagrams: {run.listener.unattributed[:3]}")
+        run.check_error_log()
     finally:
         subprocess.run([os.path.join(run.dir, "stop")])
     ctx = run.ctx
