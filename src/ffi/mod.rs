@@ -1,6 +1,8 @@
 //! The C ABI. Conventions (after rustls-ffi): every function is `rcemit_<noun>_<verb>` or `rcemit_<verb>`,
-//! returns an [`rcemit_result`] (except the two version getters), takes byte buffers as
-//! `(const uint8_t *ptr, size_t len)`, and has its outputs last, named `*_out`, written only on success.
+//! returns an [`rcemit_result`] (except the two version getters), takes byte buffers as a pointer and a
+//! length, and has its outputs last, named `*_out`, written only on success. Input byte buffers are
+//! `const char *` (bytes, not NUL-terminated C strings) rather than `const uint8_t *`: PHP's FFI passes a
+//! PHP string to a `char *` parameter without copying, but refuses it for `uint8_t *`.
 //! Bodies run inside [`boundary::guard`]; all pointer handling is in [`boundary`].
 
 pub mod boundary;
@@ -15,11 +17,16 @@ use crate::sender::{self, stats::rcemit_stats, EmitError};
 use boundary::{guard, input, output, write, write_text, Failure};
 pub use result::rcemit_result;
 
-/// Returns the library version as a static NUL-terminated string (e.g. "0.1.0"). Never NULL; do not free.
-/// Thread-safe.
+/// Returns the library version as a static NUL-terminated string (e.g. "0.1.0"). Never NULL. The memory is
+/// read-only and owned by the library: do not write to it or free it. (Declared `char *` rather than
+/// `const char *` because PHP's FFI turns a `const char *` result into a PHP string, while the extension
+/// reads it with `FFI::string()`.) Thread-safe.
 #[no_mangle]
-pub extern "C" fn rcemit_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+pub extern "C" fn rcemit_version() -> *mut c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0")
+        .as_ptr()
+        .cast_mut()
+        .cast()
 }
 
 /// Returns the payload version this library decodes (the fourth byte of every payload). A caller building
@@ -68,14 +75,14 @@ pub extern "C" fn rcemit_init(queue_capacity: u32) -> rcemit_result {
 /// `config_json` must point to `len` readable bytes; `feed_out` must be writable. NULL pointers are refused.
 #[no_mangle]
 pub unsafe extern "C" fn rcemit_feed_open(
-    config_json: *const u8,
+    config_json: *const c_char,
     len: usize,
     feed_out: *mut u32,
 ) -> rcemit_result {
     guard(|| {
         let feed_out = output(feed_out)?;
         // SAFETY: the caller's promise above.
-        let json = unsafe { input(config_json, len) }?;
+        let json = unsafe { input(config_json.cast(), len) }?;
         let feed = Feed::from_json(json)
             .map_err(|e| Failure::with_detail(rcemit_result::InvalidConfig, e))?;
         let handle = sender::open_feed(feed).map_err(|_| {
@@ -107,12 +114,12 @@ pub unsafe extern "C" fn rcemit_feed_open(
 #[no_mangle]
 pub unsafe extern "C" fn rcemit_feed_emit(
     feed: u32,
-    payload: *const u8,
+    payload: *const c_char,
     len: usize,
 ) -> rcemit_result {
     guard(|| {
         // SAFETY: the caller's promise above.
-        let payload = unsafe { input(payload, len) }?;
+        let payload = unsafe { input(payload.cast(), len) }?;
         sender::emit(feed, payload).map_err(|e| {
             Failure::from(match e {
                 EmitError::UnknownFeed => rcemit_result::UnknownFeed,
