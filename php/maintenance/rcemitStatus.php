@@ -27,7 +27,8 @@ class RcEmitStatus extends Maintenance {
 	public function __construct() {
 		parent::__construct();
 		$this->requireExtension( 'RcEmit' );
-		$this->addDescription( wfMessage( 'rcemit-maint-stats-desc' )->text() );
+		$this->addDescription( 'Shows the RcEmit library\'s status and counters, and can send the newest ' .
+			'(or a given) recent change to one RcEmit feed as a test event.' );
 		$this->addOption( 'feed', 'Key of an RcEmit entry in $wgRCFeeds to send a recent change to', false, true );
 		$this->addOption( 'rcid', 'rc_id of the recent change to send with --feed (default: the newest)',
 			false, true );

@@ -25,7 +25,8 @@ class WritePreloadHeader extends Maintenance {
 	public function __construct() {
 		parent::__construct();
 		$this->requireExtension( 'RcEmit' );
-		$this->addDescription( wfMessage( 'rcemit-maint-preload-desc' )->text() );
+		$this->addDescription( 'Writes the header php.ini\'s ffi.preload names in the production setup: FFI_SCOPE ' .
+			'and the absolute FFI_LIB path, then the declarations of include/rcemit.h.' );
 		$this->addOption( 'out', 'File to write', true, true );
 		$this->addOption( 'library', 'Absolute path of librcemit.so (default: $wgRcEmitLibraryPath)', false, true );
 	}

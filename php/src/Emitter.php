@@ -94,10 +94,16 @@ final class Emitter {
 			return;
 		}
 		$this->logged[$key] = true;
-		$cause = $e instanceof RcEmitException ? $e->getMessage()
-			: get_class( $e ) . ': ' . $e->getMessage() . ' at ' . $e->getFile() . ':' . $e->getLine();
+		if ( $e instanceof RcEmitException ) {
+			// An expected failure: its message says it all, a backtrace would only bury it.
+			$cause = $e->getMessage();
+			$context = [ 'cause' => $cause ];
+		} else {
+			$cause = get_class( $e ) . ': ' . $e->getMessage() . ' at ' . $e->getFile() . ':' . $e->getLine();
+			$context = [ 'cause' => $cause, 'exception' => $e ];
+		}
 		$this->lastWarning = $cause;
-		$this->logger->warning( $message, [ 'cause' => $cause, 'exception' => $e ] );
+		$this->logger->warning( $message, $context );
 	}
 
 	/** @return string|null The cause of the last failure logged (for maintenance output) */

@@ -139,7 +139,7 @@ final class RcEmitLibrary {
 			) );
 		}
 		try {
-			$ffi = FFI::cdef( self::declarations( (string)file_get_contents( $headerPath ) ), $libraryPath );
+			$ffi = FFI::cdef( (string)file_get_contents( $headerPath ), $libraryPath );
 		} catch ( Throwable $e ) {
 			throw new RcEmitException( sprintf(
 				'PHP FFI could not load the rcemit library %s with header %s: %s. Fix: rebuild the library ' .
@@ -166,15 +166,6 @@ final class RcEmitLibrary {
 	}
 
 	/**
-	 * The header text as PHP's FFI parser needs it. Byte buffers that Rust only reads are declared
-	 * `const uint8_t *` in C, but PHP FFI passes a PHP string without copying only to a `char *` parameter;
-	 * `const char *` has the same representation in the C ABI, so the declarations are rewritten accordingly.
-	 */
-	public static function declarations( string $header ): string {
-		return (string)preg_replace( '/\bconst\s+uint8_t\s*\*/', 'const char *', $header );
-	}
-
-	/**
 	 * The header php.ini's `ffi.preload` should name: `FFI_SCOPE` and the absolute `FFI_LIB` as its very first
 	 * lines, then the library's declarations.
 	 *
@@ -187,7 +178,7 @@ final class RcEmitLibrary {
 			throw new RcEmitException( "FFI_LIB must be an absolute path without quotes or backslashes: $libraryPath" );
 		}
 		return '#define FFI_SCOPE "' . self::SCOPE . "\"\n#define FFI_LIB \"$libraryPath\"\n" .
-			self::declarations( $header );
+			$header;
 	}
 
 	/** @return string "scope" (preloaded by ffi.preload) or "cdef" (loaded by FFI::cdef) */

@@ -67,6 +67,24 @@ class LoadFailureTest extends TestCase {
 		$this->assertOneWarning( $result, '/nonexistent/rcemit.h', '$wgRcEmitHeaderPath' );
 	}
 
+	public function testLibraryOfAnotherPayloadVersion(): void {
+		$dir = TestSupport::tempDir( 'version' );
+		try {
+			$lib = "$dir/librcemit.so";
+			$cmd = sprintf( 'cc -shared -fPIC -Wall -Werror -DRCEMIT_HEADER=%s -o %s %s 2>&1',
+				escapeshellarg( '"' . TestSupport::headerPath() . '"' ), escapeshellarg( $lib ),
+				escapeshellarg( __DIR__ . '/fixtures/wrong-version.c' ) );
+			exec( $cmd, $output, $exit );
+			$this->assertSame( 0, $exit, implode( "\n", $output ) );
+			$result = self::runFixture( [ 'lib' => $lib ] );
+			$this->assertFalse( $result['library'] );
+			$this->assertOneWarning( $result, "$lib (version 99.0.0) reads payload version 99",
+				'this extension builds version 1', 'same rcemit checkout' );
+		} finally {
+			TestSupport::removeTree( $dir );
+		}
+	}
+
 	public function testFfiDisabled(): void {
 		$result = self::runFixture( [], [ 'ffi.enable' => '0' ] );
 		$this->assertOneWarning( $result, 'ffi.enable=0' );

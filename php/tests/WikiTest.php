@@ -106,7 +106,7 @@ PHP
 	public function testEditsArePublishedLikeCoresJsonFeed(): void {
 		$this->edit( 'Rc emit page', "first\n" );
 		$this->edit( 'Rc emit page', "second, shorter\n", [ '--minor' ] );
-		$this->edit( 'Café <&> page', "bot text\n", [ '--bot' ] );
+		$this->edit( 'Café & page', "bot text\n", [ '--bot' ] );
 
 		$core = $this->packets( 'core-json', 3 );
 		$this->assertCount( 3, $core, 'core feed (the oracle) delivered' );
@@ -122,6 +122,35 @@ PHP
 			$this->assertStringStartsWith( "#test\t \x0314[[", $line );
 		}
 		$this->assertSame( '', $this->log(), 'nothing logged on the rcemit channel' );
+	}
+
+	public function testUnusableEntriesAreLoggedOnceAndTheOthersWork(): void {
+		file_put_contents( "{$this->dir}/extra.php", <<<'PHP'
+$wgRCFeeds['bad-format'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:9', 'format' => 'html' ];
+$wgRCFeeds['bad-formatter'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:9', 'formatter' => 'MyFormatter' ];
+$wgRCFeeds['bad-uri'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1', 'format' => 'json' ];
+$wgRCFeeds['bad-property'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:9', 'properties' => [ 'user', 'bogus' ] ];
+
+PHP
+			, FILE_APPEND );
+		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'eval.php' ],
+			'foreach ( [ "One", "Two" ] as $t ) { $p = MediaWiki\\MediaWikiServices::getInstance()->getWikiPageFactory()' .
+			'->newFromTitle( Title::newFromText( "Batch $t" ) ); $u = $p->newPageUpdater( User::newFromName( "Admin" ) );' .
+			' $u->setContent( "main", new WikitextContent( $t ) );' .
+			' $u->saveRevision( CommentStoreComment::newUnsavedComment( $t ) ); }' . "\n" );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertCount( 2, $this->packets( 'rcemit-json', 2 ), 'the good feeds publish both edits' );
+		$this->assertCount( 2, $this->packets( 'core-json', 2 ) );
+		$log = $this->log();
+		$this->assertSame( 4, substr_count( $log, 'RcEmit feed disabled in this PHP process' ), $log );
+		$this->assertSame( 4, substr_count( $log, "\n" ), 'one line each, no backtrace' );
+		foreach ( [ 'format "html"', 'formatter MyFormatter', 'expected host:port', 'unknown xmlrc property "bogus"' ] as $needle ) {
+			$this->assertSame( 1, substr_count( $log, $needle ), "$needle in $log" );
+		}
 	}
 
 	public function testMissingLibraryWarnsOnceAndEditsSucceed(): void {
@@ -191,9 +220,9 @@ PHP
 		$this->assertMatchesRegularExpression( '/Sent recent change \d+ to feed "rcemit-json": queued/', $out );
 		$resent = $this->packets( 'rcemit-json', 1 );
 		$this->assertSame( 'Status page', $resent[0]['title'] ?? null );
-		[ $exit, $out ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
 			'--feed=core-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertNotSame( 0, $exit );
-		$this->assertStringContainsString( 'rcemit-json, rcemit-dropin, rcemit-irc', $out );
+		$this->assertStringContainsString( 'RcEmit entries: rcemit-json, rcemit-dropin, rcemit-irc', $out . $err );
 	}
 }
