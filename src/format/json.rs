@@ -86,17 +86,24 @@ impl Formatter for PhpJsonFormatter {
     ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
         let mut done = 0;
-        let mut units = [0u16; 2];
-        for (i, c) in fragment.char_indices() {
-            let hex_tag = matches!(c, '<' | '>' | '&');
-            if c.is_ascii() && !hex_tag {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() && !matches!(b, b'<' | b'>' | b'&') {
+                i += 1;
                 continue;
             }
             writer.write_all(&bytes[done..i])?;
+            // `i` is a character boundary: it only ever advances by whole characters.
+            let Some(c) = fragment[i..].chars().next() else {
+                break;
+            };
+            let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
-                write_u_escape(writer, *unit, hex_tag)?;
+                write_u_escape(writer, *unit, b.is_ascii())?;
             }
-            done = i + c.len_utf8();
+            i += c.len_utf8();
+            done = i;
         }
         writer.write_all(&bytes[done..])
     }

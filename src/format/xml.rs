@@ -154,11 +154,16 @@ impl<'a> Val<'a> {
     }
 }
 
-/// An attribute value as `recXmlPrint()` collects it.
-type Attrs<'v> = Vec<(Cow<'v, str>, Cow<'v, str>)>;
+/// Attributes as `recXmlPrint()` collects them: names, and scalar values printed as PHP strings.
+type Attrs<'v, 'a> = Vec<(Cow<'a, str>, Cow<'v, Val<'a>>)>;
 
 /// Sets an attribute the way `$attributes[$name] = $value` does: a repeated name keeps its position.
-fn set_attr<'v>(attrs: &mut Attrs<'v>, name: Cow<'v, str>, value: Cow<'v, str>, may_repeat: bool) {
+fn set_attr<'v, 'a>(
+    attrs: &mut Attrs<'v, 'a>,
+    name: Cow<'a, str>,
+    value: Cow<'v, Val<'a>>,
+    may_repeat: bool,
+) {
     if may_repeat {
         if let Some(slot) = attrs.iter_mut().find(|(n, _)| *n == name) {
             slot.1 = value;
@@ -209,7 +214,7 @@ impl<'v, 'a> Meta<'v, 'a> {
                 "_preservekeys" => meta.preserve = list(value),
                 "_element" => meta.element = Some(value),
                 "_BC_bools" => meta.bc_bools = list(value),
-                "_type" => meta.typed = *value != Val::Str("array"),
+                "_type" => meta.typed = !matches!(value, Val::Str("array")),
                 _ => {}
             }
         }
@@ -241,7 +246,7 @@ fn print<'v, 'a>(
     name: Option<&str>,
     value: &'v Val<'a>,
     indent: usize,
-    mut attrs: Attrs<'v>,
+    mut attrs: Attrs<'v, 'a>,
 ) {
     let indent = if name.is_some() { indent + 2 } else { indent };
     let Val::Array(entries) = value else {
@@ -283,15 +288,15 @@ fn print<'v, 'a>(
         } else if let Val::Bool(b) = original {
             if *b {
                 let (attr, repeat) = meta.name_of(key);
-                set_attr(&mut attrs, attr, Cow::Borrowed(""), repeat);
+                set_attr(&mut attrs, attr, Cow::Owned(Val::Str("")), repeat);
             }
-        } else if *v != Val::Null {
+        } else if !matches!(*v, Val::Null) {
             let (attr, repeat) = meta.name_of(key);
-            set_attr(&mut attrs, attr, v.php_string(), repeat);
+            set_attr(&mut attrs, attr, v, repeat);
         }
     }
 
-    if let Some(c) = content.take_if(|c| **c != Val::Null) {
+    if let Some(c) = content.take_if(|c| !matches!(**c, Val::Null)) {
         let content_name = meta.name_of(match meta.content_key {
             Some(Val::Str(s)) => Key::Str(s),
             Some(Val::Int(n)) => Key::Int(*n),
@@ -308,7 +313,7 @@ fn print<'v, 'a>(
         (Some(c), Some(name)) if !matches!(*c, Val::Array(_)) => {
             // Scalar content: `xml:space="preserve"` unless an attribute of that name exists already.
             if !attrs.iter().any(|(n, _)| n == "xml:space") {
-                attrs.push((Cow::Borrowed("xml:space"), Cow::Borrowed("preserve")));
+                attrs.push((Cow::Borrowed("xml:space"), Cow::Owned(Val::Str("preserve"))));
             }
             newline(out, indent);
             element(out, name, &attrs, &c);
@@ -343,7 +348,7 @@ fn print<'v, 'a>(
             }
             for (i, v) in &indexed {
                 let idx = if meta.typed {
-                    vec![(Cow::Borrowed("_idx"), Cow::Owned(i.to_string()))]
+                    vec![(Cow::Borrowed("_idx"), Cow::Owned(Val::Int(*i)))]
                 } else {
                     Vec::new()
                 };
@@ -395,7 +400,7 @@ fn print_wrapped(out: &mut Vec<u8>, name: &str, value: &Val, indent: usize) {
         }
         scalar => {
             newline(out, indent + 2);
-            let preserve = [(Cow::Borrowed("xml:space"), Cow::Borrowed("preserve"))];
+            let preserve = [(Cow::Borrowed("xml:space"), Cow::Owned(Val::Str("preserve")))];
             element(out, name, &preserve, scalar);
         }
     }
@@ -406,7 +411,7 @@ fn newline(out: &mut Vec<u8>, indent: usize) {
     out.resize(out.len() + indent, b' ');
 }
 
-fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)]) {
+fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Val>)]) {
     out.push(b'<');
     out.extend_from_slice(name.as_bytes());
     for (attr, value) in attrs {
@@ -423,7 +428,11 @@ fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)]) {
             out.extend_from_slice(attr.as_bytes());
         }
         out.extend_from_slice(b"=\"");
-        push_attr(out, value);
+        match &**value {
+            Val::Str(s) => push_attr(out, s),
+            Val::Int(n) => push_int(out, *n),
+            other => push_attr(out, &other.php_string()),
+        }
         out.push(b'"');
     }
     out.push(b'>');
@@ -431,15 +440,38 @@ fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)]) {
 
 /// `Xml::element( $name, $attrs, $contents )` for scalar contents: null (no contents) and `''` give a short
 /// tag; anything else, even text that converts to `''` such as `false`, an open and a close tag.
-fn element(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<str>)], contents: &Val) {
+fn element(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Val>)], contents: &Val) {
     open_tag(out, name, attrs);
     if matches!(contents, Val::Null | Val::Str("")) {
         out.pop();
         out.extend_from_slice(b" />");
     } else {
-        push_text(out, &contents.php_string());
+        match contents {
+            Val::Str(s) => push_text(out, s),
+            Val::Int(n) => push_int(out, *n),
+            other => push_text(out, &other.php_string()),
+        }
         close_tag(out, name);
     }
+}
+
+/// Decimal digits of `n` (nothing to escape), without allocating.
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn close_tag(out: &mut Vec<u8>, name: &str) {
@@ -459,8 +491,15 @@ fn mangle_name<'n>(name: Cow<'n, str>, preserved: bool) -> Cow<'n, str> {
     if name.is_empty() {
         return Cow::Borrowed("_");
     }
+    let ascii_name = |b: &[u8]| {
+        b.first().is_some_and(u8::is_ascii_alphabetic)
+            && b.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+    };
     let mut chars = bare.chars();
-    if chars.next().is_some_and(is_name_start) && chars.all(is_name_char) {
+    if ascii_name(bare.as_bytes())
+        || (chars.next().is_some_and(is_name_start) && chars.all(is_name_char))
+    {
         return name;
     }
     Cow::Owned(mangle_always(&name))
@@ -483,6 +522,9 @@ fn mangle_always(name: &str) -> String {
 
 /// `mangleName()`'s `$nsc`: XML's NameStartChar without `:` and `_`.
 fn is_name_start(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
     matches!(c,
         'A'..='Z' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
         | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
@@ -492,6 +534,9 @@ fn is_name_start(c: char) -> bool {
 
 /// `mangleName()`'s `$nc`: XML's NameChar without `:`.
 fn is_name_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    }
     is_name_start(c)
         || matches!(c, '_' | '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }

@@ -36,12 +36,42 @@ pub fn push_attr(out: &mut Vec<u8>, value: &str) {
     push_escaped(out, value, true);
 }
 
+/// Bytes that may need replacing: C0 controls (in text except tab, LF, CR), `& < >`, the lead byte of
+/// U+FFFE/U+FFFF, and in attributes also `"` and `'`.
+const fn special_bytes(attr: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = attr || !matches!(b, 0x09 | 0x0A | 0x0D);
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[0xEF] = true;
+    table[b'"' as usize] = attr;
+    table[b'\'' as usize] = attr;
+    table
+}
+
+static SPECIAL_IN_TEXT: [bool; 256] = special_bytes(false);
+static SPECIAL_IN_ATTR: [bool; 256] = special_bytes(true);
+
 fn push_escaped(out: &mut Vec<u8>, text: &str, attr: bool) {
+    let special = if attr {
+        &SPECIAL_IN_ATTR
+    } else {
+        &SPECIAL_IN_TEXT
+    };
     let bytes = text.as_bytes();
     out.reserve(bytes.len());
     let mut done = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if !special[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let (replacement, width): (&[u8], usize) = match bytes[i] {
             b'&' => (b"&amp;", 1),
             b'<' => (b"&lt;", 1),
