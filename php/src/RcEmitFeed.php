@@ -46,7 +46,7 @@ class RcEmitFeed extends RCFeed {
 
 	/** @var Emitter|null */
 	private static $emitter = null;
-	/** @var array<string,array{0:string,1:bool}|null> By feed key: [emitter key, needs API log params] */
+	/** @var array<string,array{0:RcEmitLibrary,1:int,2:bool}|false> By key(): see open() */
 	private static $feeds = [];
 	/** @var bool|null Whether some RcEmit feed in $wgRCFeeds needs the API's log params */
 	private static $anyNeedsApiParams = null;
@@ -74,19 +74,13 @@ class RcEmitFeed extends RCFeed {
 	 */
 	public function notify( RecentChange $rc, $actionComment = null ) {
 		try {
-			$emitter = self::emitter();
-			$feed = self::$feeds[$this->key()] ?? $this->describe();
-			if ( $feed === null ) {
+			$feed = self::$feeds[$this->key()] ?? $this->open();
+			if ( !$feed ) {
 				return false;
 			}
-			$handle = $emitter->feed( $feed[0], function () {
-				return $this->libraryConfig();
-			} );
-			if ( $handle === null ) {
-				return false;
-			}
-			$payload = self::payload( $rc, $actionComment, $feed[1] );
-			return $emitter->library()->emit( $handle, $payload ) === RcEmitLibrary::RESULT_OK;
+			[ $library, $handle, $needsApiParams ] = $feed;
+			return $library->emit( $handle, self::payload( $rc, $actionComment, $needsApiParams ) )
+				=== RcEmitLibrary::RESULT_OK;
 		} catch ( Throwable $e ) {
 			try {
 				self::emitter()->warnOnce( 'notify:' . get_class( $e ),
@@ -135,11 +129,10 @@ class RcEmitFeed extends RCFeed {
 	private static function anyFeedNeedsApiParams(): bool {
 		$feeds = MediaWikiServices::getInstance()->getMainConfig()->get( 'RCFeeds' );
 		foreach ( $feeds as $params ) {
-			if ( is_array( $params ) && ( $params['class'] ?? null ) === self::class ) {
-				$feed = ( new self( $params ) )->describe();
-				if ( $feed && $feed[1] ) {
-					return true;
-				}
+			if ( is_array( $params ) && ( $params['class'] ?? null ) === self::class
+				&& ( new self( $params ) )->needsApiParams()
+			) {
+				return true;
 			}
 		}
 		return false;
@@ -159,26 +152,43 @@ class RcEmitFeed extends RCFeed {
 	}
 
 	/**
-	 * Validates this entry's options once per process and key.
+	 * Opens this entry's library feed, once per process and key.
 	 *
-	 * @return array{0:string,1:bool}|null [emitter key, needs API log params], or null when the entry is unusable
+	 * @return array{0:RcEmitLibrary,1:int,2:bool}|false [library, feed handle, needs API log params], or false
+	 *  when rcemit or this entry is unusable (logged once)
 	 */
-	private function describe(): ?array {
+	private function open() {
 		$key = $this->key();
-		if ( array_key_exists( $key, self::$feeds ) ) {
-			return self::$feeds[$key];
+		$emitter = self::emitter();
+		self::$feeds[$key] = false;
+		$needsApiParams = $this->needsApiParams();
+		if ( $needsApiParams === null ) {
+			return false;
 		}
-		try {
-			$format = $this->format();
-			$properties = $this->properties();
-			$needsApiParams = $format === 'xmlrc'
-				&& ( $properties === null || in_array( 'loginfo', explode( '|', $properties ), true ) );
-			self::$feeds[$key] = [ $key, $needsApiParams ];
-		} catch ( RcEmitException $e ) {
-			self::$feeds[$key] = null;
-			self::emitter()->warnOnce( "feed:$key", 'RcEmit feed disabled in this PHP process: {cause}', $e );
+		$handle = $emitter->feed( $key, function () {
+			return $this->libraryConfig();
+		} );
+		if ( $handle !== null ) {
+			self::$feeds[$key] = [ $emitter->library(), $handle, $needsApiParams ];
 		}
 		return self::$feeds[$key];
+	}
+
+	/**
+	 * Whether this entry renders xmlrc with log info, which needs the API's log params in the payload.
+	 *
+	 * @return bool|null Null when the entry's format options are unusable (logged once)
+	 */
+	private function needsApiParams(): ?bool {
+		try {
+			$properties = $this->properties();
+			return $this->format() === 'xmlrc'
+				&& ( $properties === null || in_array( 'loginfo', explode( '|', $properties ), true ) );
+		} catch ( RcEmitException $e ) {
+			self::emitter()->warnOnce( 'feed:' . $this->key(), 'RcEmit feed disabled in this PHP process: {cause}',
+				$e );
+			return null;
+		}
 	}
 
 	private function format(): string {
