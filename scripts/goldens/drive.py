@@ -430,6 +430,19 @@ def actions(run):
                                          reason="merge it", token=a.token()))
     step("tag deletion", lambda: a.call(action="managetags", operation="delete", tag="golden-tag",
                                         reason="done", token=a.token()))
+    step("account creation by an admin for someone else",
+         lambda: a.call(action="createaccount", username="Second Newcomer", password=USER_PASS, retype=USER_PASS,
+                        reason="requested by mail", createreturnurl=run.url, createtoken=a.token("createaccount")))
+    step("partial block", lambda: a.call(action="block", user="198.51.100.7", expiry="2 weeks", partial="1",
+                                         pagerestrictions="Golden Moved|Big Page", namespacerestrictions="1", allowusertalk="1",
+                                         reason="partial", token=a.token()))
+    step("reblock", lambda: a.call(action="block", user="198.51.100.7", expiry="infinite", reblock="1",
+                                   reason="now sitewide", token=a.token()))
+    step("protection of a missing title", lambda: a.call(action="protect", title="Not Yet Created",
+                                                         protections="create=sysop", expiry="infinite",
+                                                         reason="salt", token=a.token()))
+    step("import of an XML dump", lambda: a.call(action="import", interwikiprefix="imp", summary="imported",
+                                                 token=a.token(), _files={"xml": ("dump.xml", IMPORT_XML)}))
     if run.ctx["use_rc_patrol"] or run.ctx["use_np_patrol"]:
         def patrol():
             # With only new-page patrol on, only page creations can be patrolled.
@@ -443,8 +456,18 @@ def actions(run):
     step("categorisation (job queue)", lambda: run.mw("runJobs.php"))
     step("decategorising edit", lambda: edit(a, "Golden Moved", text="No category now.", summary="uncat"))
     step("decategorisation (job queue)", lambda: run.mw("runJobs.php"))
+    step("move over a redirect", lambda: a.call(action="move", **{"from": "Golden Moved"}, to="Golden Page",
+                                                reason="back", movetalk="1", token=a.token()))
     step("long multibyte summary", lambda: edit(a, "Ünïcödé 日本語 ☃", appendtext=" more",
                                                 summary="Ü" * 300))
+
+
+IMPORT_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">
+<page><title>Imported Page</title><ns>0</ns><revision><timestamp>2020-01-01T00:00:00Z</timestamp>
+<contributor><username>Someone</username><id>42</id></contributor><comment>old summary</comment>
+<model>wikitext</model><format>text/x-wiki</format><text xml:space="preserve">Imported text.</text></revision></page>
+</mediawiki>
+""".encode()
 
 
 def rev_of(run, title):
