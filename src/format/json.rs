@@ -4,7 +4,7 @@
 //! every non-ASCII character becomes `\uXXXX` (lowercase hex, UTF-16 surrogate pairs above U+FFFF), `<` `>`
 //! `&` become `\u003C` `\u003E` `\u0026`, `/` and `'` stay as they are, and control characters use the short
 //! escapes where JSON has them and `\u00XX` otherwise. serde_json already escapes control characters, `"` and
-//! `\` that way, so [`PhpJsonFormatter`] only changes how the remaining runs of text are written.
+//! `\` that way, so `PhpJsonFormatter` only changes how the remaining runs of text are written.
 //!
 //! `log_params` is written from the `serde_json::Value` decoded from PHP's own `json_encode` output: object
 //! key order is preserved and number text is copied verbatim (`arbitrary_precision`), so it comes out as

@@ -1,6 +1,6 @@
 //! `xml`: core's `XMLRCFeedFormatter`, i.e. `ApiFormatXml::recXmlPrint( 'recentchange', $packet, 0 )`.
 //!
-//! [`print`] is a port of `recXmlPrint()` (MediaWiki 1.39) over [`Val`], a model of the PHP array it walks:
+//! `print` is a port of `recXmlPrint()` (MediaWiki 1.39) over `Val`, a model of the PHP array it walks:
 //! each element starts on a new line indented two spaces per level (so the output starts with `"\n  "`),
 //! scalars become attributes (`true` as an empty attribute, `false` and `null` omitted), arrays become child
 //! elements, integer keys become `<_v>` children, and the ApiResult metadata keys (`_element`, `_content`,
@@ -8,7 +8,7 @@
 //! `log_params` may contain them. Element and attribute names go through `mangleName()`.
 //!
 //! Deliberate differences from core, only where core would emit a document no XML parser accepts:
-//! characters XML 1.0 forbids are replaced by U+FFFD (see [`super::xml_chars`]); a `_preservekeys` name that
+//! characters XML 1.0 forbids are replaced by U+FFFD (see `xml_chars`); a `_preservekeys` name that
 //! is not an XML name is mangled rather than printed raw; and a key `a\n` (which core prints unmangled because
 //! PCRE's `$` matches before a final newline) is mangled when the element also has an attribute `a`.
 
@@ -113,7 +113,8 @@ impl<'a> Val<'a> {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
             // `json_encode` writes integers as digits, floats with `.`/`e` (`10.0` with
-            // `JSON_PRESERVE_ZERO_FRACTION`), except -0.0, which it may write as `-0`.
+            // `JSON_PRESERVE_ZERO_FRACTION`), except -0.0, which it may write as `-0`. Without that flag an
+            // integral float of 15+ digits (1e14) arrives as digits and prints as such, where core says 1.0E+14.
             Value::Number(n) => match n.as_str() {
                 "-0" => Val::Float("-0"),
                 text => text.parse().map_or(Val::Float(text), Val::Int),
