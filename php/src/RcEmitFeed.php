@@ -107,11 +107,13 @@ class RcEmitFeed extends RCFeed {
 	}
 
 	/**
-	 * The payload of this change, built once for all RcEmit feeds notified about it.
+	 * The payload of this change, built once for all RcEmit feeds notified about it. The API's log params
+	 * (log rows, xmlrc only) are included from the start when any RcEmit entry of $wgRCFeeds needs them;
+	 * otherwise a feed needing them rebuilds the payload of a log row once.
 	 */
 	private static function payload( RecentChange $rc, ?string $actionComment, bool $needsApiParams ): string {
-		if ( self::$payloadRc && self::$payloadRc->get() === $rc
-			&& ( self::$payloadHasApiParams || !$needsApiParams )
+		if ( self::$payloadRc && self::$payloadRc->get() === $rc && ( self::$payloadHasApiParams
+			|| !$needsApiParams || (int)$rc->getAttribute( 'rc_type' ) !== RC_LOG )
 		) {
 			return self::$payload;
 		}

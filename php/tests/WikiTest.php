@@ -124,6 +124,28 @@ PHP
 		$this->assertSame( '', $this->log(), 'nothing logged on the rcemit channel' );
 	}
 
+	public function testPayloadIsBuiltOncePerChange(): void {
+		$this->edit( 'Once page', "text\n" );
+		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'protect.php', '--user', 'Admin', 'Once page' ] );
+		$this->assertSame( 0, $exit, $out . $err );
+		$listener = new UdpListener();
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, __DIR__ . '/fixtures/payload-once.php',
+			(string)$listener->port ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertSame( [
+			'edit, four feeds' => [ 1, [ true, true, true, true ] ],
+			// $wgRCFeeds has no xmlrc entry, so the irc feed's payload lacks the API's log params: built again.
+			'log, irc then xmlrc' => [ 2, [ true, true ] ],
+			'log, xmlrc then irc' => [ 1, [ true, true ] ],
+		], json_decode( $out, true ), $out . $err );
+		$got = $listener->receive( 8 );
+		$listener->close();
+		$this->assertCount( 8, $got );
+		$this->assertSame( 2, count( preg_grep( '/^<rc type="log"[^>]* logtype="protect"[^>]*><logparams /', $got ) ),
+			'xmlrc log rows carry the API log params' );
+		$this->assertSame( '', $this->log() );
+	}
+
 	public function testUnusableEntriesAreLoggedOnceAndTheOthersWork(): void {
 		file_put_contents( "{$this->dir}/extra.php", <<<'PHP'
 $wgRCFeeds['bad-format'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
