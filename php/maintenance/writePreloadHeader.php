@@ -2,7 +2,7 @@
 /**
  * Writes the header php.ini's ffi.preload names in the production setup (ffi.enable=preload).
  *
- *     MW_INSTALL_PATH=/usr/share/mediawiki php php/maintenance/writePreloadHeader.php --out=/opt/rcemit/rcemit-preload.h
+ *     php php/maintenance/writePreloadHeader.php --out=/opt/rcemit/rcemit-preload.h
  *
  * The library path is $wgRcEmitLibraryPath (or --library); the declarations come from $wgRcEmitHeaderPath.
  *

@@ -48,7 +48,7 @@ final class RcEmitLibrary {
 	private $ffi;
 	/** @var string How the library was reached: "scope" or "cdef". */
 	private $mode;
-	/** @var string The library path given to load(). */
+	/** @var string The library in use, see libraryPath(). */
 	private $libraryPath;
 
 	private function __construct( FFI $ffi, string $mode, string $libraryPath ) {
@@ -71,7 +71,7 @@ final class RcEmitLibrary {
 			return self::$instance;
 		}
 		$ffi = self::open( $libraryPath, $headerPath, $mode );
-		$lib = new self( $ffi, $mode, $libraryPath );
+		$lib = new self( $ffi, $mode, $mode === 'scope' ? self::preloadedLibraryPath() ?? $libraryPath : $libraryPath );
 		$version = $lib->ffi->rcemit_payload_version();
 		if ( $version !== self::PAYLOAD_VERSION ) {
 			throw new RcEmitException( sprintf(
@@ -186,7 +186,25 @@ final class RcEmitLibrary {
 		return $this->mode;
 	}
 
-	/** @return string The library path given to load() */
+	/**
+	 * The FFI_LIB of the ffi.preload header that declares this scope (ffi.preload is a PATH_SEPARATOR list of
+	 * files or globs), so that status output names the library actually in use.
+	 */
+	private static function preloadedLibraryPath(): ?string {
+		foreach ( explode( PATH_SEPARATOR, (string)ini_get( 'ffi.preload' ) ) as $pattern ) {
+			foreach ( glob( trim( $pattern ) ) ?: [] as $file ) {
+				$head = (string)@file_get_contents( $file, false, null, 0, 4096 );
+				if ( strpos( $head, '#define FFI_SCOPE "' . self::SCOPE . '"' ) !== false
+					&& preg_match( '/^#define FFI_LIB "([^"]+)"/m', $head, $m )
+				) {
+					return $m[1];
+				}
+			}
+		}
+		return null;
+	}
+
+	/** @return string The library in use: FFI_LIB of the preload header in scope mode, else the path given */
 	public function libraryPath(): string {
 		return $this->libraryPath;
 	}

@@ -56,7 +56,8 @@ class PreloadRecipeTest extends TestCase {
 	}
 
 	private function request( array $ini, array $query ): array {
-		$this->server = TestSupport::startServer( $ini, [ __DIR__ . '/fixtures/emitter.php' ], "{$this->dir}/server.log" );
+		$this->server = TestSupport::startServer( $ini, [ __DIR__ . '/fixtures/emitter.php' ],
+			"{$this->dir}/server.log" );
 		$body = TestSupport::get( $this->server, $query + [ 'lib' => TestSupport::libraryPath(),
 			'header' => TestSupport::headerPath(), 'uri' => 'udp://127.0.0.1:9' ] );
 		$result = json_decode( $body, true );
@@ -69,9 +70,11 @@ class PreloadRecipeTest extends TestCase {
 	public function testRecipeDeliversThroughThePreloadedScope(): void {
 		$listener = new UdpListener();
 		$result = $this->request( $this->ini( true, true ),
-			[ 'preload' => 1, 'uri' => $listener->uri( "#test\t" ), 'rc_id' => 4242 ] );
+			[ 'preload' => 1, 'uri' => $listener->uri( "#test\t" ), 'rc_id' => 4242,
+				'lib' => '/configured/elsewhere.so' ] );
 		$this->assertTrue( $result['preloaded'], 'php/preload.php compiled the wrapper' );
 		$this->assertSame( 'scope', $result['mode'] );
+		$this->assertSame( TestSupport::libraryPath(), $result['library_path'], 'FFI_LIB of the preload header' );
 		$this->assertSame( [], $result['warnings'] );
 		$this->assertSame( RcEmitLibrary::RESULT_OK, $result['code'] );
 		$got = $listener->receive( 1 );

@@ -160,8 +160,9 @@ $wgRCFeeds['bad-property'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed:
 PHP
 			, FILE_APPEND );
 		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'eval.php' ],
-			'foreach ( [ "One", "Two" ] as $t ) { $p = MediaWiki\\MediaWikiServices::getInstance()->getWikiPageFactory()' .
-			'->newFromTitle( Title::newFromText( "Batch $t" ) ); $u = $p->newPageUpdater( User::newFromName( "Admin" ) );' .
+			'foreach ( [ "One", "Two" ] as $t ) { $p = MediaWiki\\MediaWikiServices::getInstance()' .
+			'->getWikiPageFactory()->newFromTitle( Title::newFromText( "Batch $t" ) );' .
+			' $u = $p->newPageUpdater( User::newFromName( "Admin" ) );' .
 			' $u->setContent( "main", new WikitextContent( $t ) );' .
 			' $u->saveRevision( CommentStoreComment::newUnsavedComment( $t ) ); }' . "\n" );
 		$this->assertSame( 0, $exit, $out . $err );
@@ -170,7 +171,8 @@ PHP
 		$log = $this->log();
 		$this->assertSame( 4, substr_count( $log, 'RcEmit feed disabled in this PHP process' ), $log );
 		$this->assertSame( 4, substr_count( $log, "\n" ), 'one line each, no backtrace' );
-		foreach ( [ 'format "html"', 'formatter MyFormatter', 'expected host:port', 'unknown xmlrc property "bogus"' ] as $needle ) {
+		$causes = [ 'format "html"', 'formatter MyFormatter', 'expected host:port', 'unknown xmlrc property "bogus"' ];
+		foreach ( $causes as $needle ) {
 			$this->assertSame( 1, substr_count( $log, $needle ), "$needle in $log" );
 		}
 	}
