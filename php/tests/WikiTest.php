@@ -27,7 +27,9 @@ class WikiTest extends TestCase {
 		$this->dir = TestSupport::tempDir( 'wiki' );
 		[ $exit, $out, $err ] = self::command( [ 'bash', TestSupport::repo() . '/scripts/mkwiki.sh', $this->dir ] );
 		$this->assertSame( 0, $exit, "mkwiki.sh failed: $out$err" );
-		foreach ( [ 'rcemit-json', 'rcemit-dropin', 'rcemit-irc', 'core-json' ] as $key ) {
+		$keys = [ 'rcemit-json', 'rcemit-dropin', 'rcemit-irc', 'rcemit-irc-iw', 'core-json', 'core-json-channel',
+			'core-irc-iw' ];
+		foreach ( $keys as $key ) {
 			$this->listeners[$key] = new UdpListener();
 		}
 		$extension = var_export( dirname( __DIR__ ) . '/extension.json', true );
@@ -44,11 +46,20 @@ wfLoadExtension( 'RcEmit', $extension );
 \$wgRCFeeds['rcemit-json'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
 	'uri' => 'udp://127.0.0.1:{$port['rcemit-json']}', 'format' => 'json', 'omit_bots' => true ];
 \$wgRCFeeds['rcemit-dropin'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
-	'uri' => 'udp://127.0.0.1:{$port['rcemit-dropin']}', 'formatter' => JSONRCFeedFormatter::class ];
+	'uri' => 'udp://127.0.0.1:{$port['rcemit-dropin']}', 'formatter' => JSONRCFeedFormatter::class,
+	'channel' => '#wiki' ];
 \$wgRCFeeds['rcemit-irc'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
 	'uri' => "udp://127.0.0.1:{$port['rcemit-irc']}/#test\\t", 'format' => 'irc' ];
+\$wgRCFeeds['rcemit-irc-iw'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => "udp://127.0.0.1:{$port['rcemit-irc-iw']}/#test\t",
+	'formatter' => IRCColourfulRCFeedFormatter::class, 'add_interwiki_prefix' => true ];
 \$wgRCFeeds['core-json'] = [ 'uri' => 'udp://127.0.0.1:{$port['core-json']}',
 	'formatter' => JSONRCFeedFormatter::class ];
+\$wgRCFeeds['core-json-channel'] = [ 'uri' => 'udp://127.0.0.1:{$port['core-json-channel']}',
+	'formatter' => JSONRCFeedFormatter::class, 'channel' => '#wiki' ];
+\$wgRCFeeds['core-irc-iw'] = [ 'uri' => "udp://127.0.0.1:{$port['core-irc-iw']}/#test\t",
+	'formatter' => IRCColourfulRCFeedFormatter::class, 'add_interwiki_prefix' => true ];
+\$wgLocalInterwikis = [ 'testwiki' ];
 
 PHP
 		);
@@ -110,8 +121,8 @@ PHP
 
 		$core = $this->packets( 'core-json', 3 );
 		$this->assertCount( 3, $core, 'core feed (the oracle) delivered' );
-		$this->assertSame( $core, $this->packets( 'rcemit-dropin', 3 ),
-			'class changed to RcEmitFeed, formatter kept: same packets as core' );
+		$this->assertSame( $this->packets( 'core-json-channel', 3 ), $this->packets( 'rcemit-dropin', 3 ),
+			'class changed to RcEmitFeed, formatter and channel kept: same packets as core' );
 		$notBots = array_values( array_filter( $core, static function ( $p ) {
 			return !$p['bot'];
 		} ) );
@@ -119,8 +130,15 @@ PHP
 		$irc = $this->listeners['rcemit-irc']->receive( 3 );
 		$this->assertCount( 3, $irc );
 		foreach ( $irc as $line ) {
-			$this->assertStringStartsWith( "#test\t \x0314[[", $line );
+			$this->assertStringStartsWith( "#test\t \x0314[[\x0307", $line );
 		}
+		$coreIrc = $this->listeners['core-irc-iw']->receive( 3 );
+		$this->assertCount( 3, $coreIrc );
+		$this->assertStringStartsWith( "#test\t \x0314[[\x0303testwiki:\x0307", $coreIrc[0] );
+		$rcemitIrc = $this->listeners['rcemit-irc-iw']->receive( 3 );
+		sort( $coreIrc );
+		sort( $rcemitIrc );
+		$this->assertSame( $coreIrc, $rcemitIrc, 'IRC drop-in with add_interwiki_prefix: byte-identical to core' );
 		$this->assertSame( '', $this->log(), 'nothing logged on the rcemit channel' );
 	}
 
@@ -247,6 +265,7 @@ PHP
 		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
 			'--feed=core-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertNotSame( 0, $exit );
-		$this->assertStringContainsString( 'RcEmit entries: rcemit-json, rcemit-dropin, rcemit-irc', $out . $err );
+		$this->assertStringContainsString( 'RcEmit entries: rcemit-json, rcemit-dropin, rcemit-irc, rcemit-irc-iw',
+			$out . $err );
 	}
 }
