@@ -97,9 +97,13 @@ class RcEmitFeed extends RCFeed {
 		if ( !self::$emitter ) {
 			$config = MediaWikiServices::getInstance()->getMainConfig();
 			$repo = dirname( __DIR__, 2 );
+			// has(): the class also works when only autoloaded, without wfLoadExtension( 'RcEmit' ).
+			$setting = static function ( string $name ) use ( $config ) {
+				return $config->has( $name ) ? $config->get( $name ) : null;
+			};
 			self::$emitter = new Emitter(
-				$config->get( 'RcEmitLibraryPath' ) ?? "$repo/target/release/librcemit.so",
-				$config->get( 'RcEmitHeaderPath' ) ?? "$repo/include/rcemit.h",
+				$setting( 'RcEmitLibraryPath' ) ?? "$repo/target/release/librcemit.so",
+				$setting( 'RcEmitHeaderPath' ) ?? "$repo/include/rcemit.h",
 				LoggerFactory::getInstance( 'rcemit' )
 			);
 		}
