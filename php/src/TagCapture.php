@@ -79,7 +79,7 @@ class TagCapture implements ChangeTagsAfterUpdateTagsHook {
 	 * @param int $rcId
 	 * @param string[] $tags
 	 */
-	public static function remember( int $rcId, array $tags ): void {
+	private static function remember( int $rcId, array $tags ): void {
 		unset( self::$tagsByRc[$rcId] );
 		self::$tagsByRc[$rcId] = $tags;
 		if ( count( self::$tagsByRc ) > self::MAX_ENTRIES ) {

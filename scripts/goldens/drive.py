@@ -273,6 +273,9 @@ echo json_encode( [
             rc_id = rec["rc_id"]
             label = name if len(recs) == 1 else f"{name} [{i + 1}/{len(recs)}]"
             if rec["queried"]:
+                # Edits and page creations are built inside the save request: no query allowed there.
+                if rec["attribs"]["rc_type"] in (0, 1):
+                    raise RuntimeError(f"building the payload of {label!r} queried the database")
                 self.queried.append(label)
             element = elements.get(rc_id)
             if element is None and rc_id != 0:
