@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: deps build test test-rust lint test-php bench goldens
+.PHONY: demo deps build test test-rust lint test-php bench goldens
+
+# The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
+demo:
+	bash scripts/demo.sh
 
 deps:
 	scripts/install-deps.sh
@@ -11,7 +15,7 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first.
-test: deps lint test-rust
+test: deps lint test-rust test-php
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -19,6 +23,10 @@ lint:
 
 test-rust:
 	$(CARGO) test
+
+# PHPUnit against the release library (FFI load modes, failures, fork, real wikis).
+test-php: build
+	phpunit -c php/phpunit.xml
 
 bench:
 	$(CARGO) bench
