@@ -19,16 +19,18 @@ const KVP_VALUE_KEY: &str = "*";
 
 /// Applies the transformations to one array and, recursively, to every array inside it.
 pub fn transform(data_in: Array<'_>) -> Array<'_> {
-    let preserve: Vec<String> = match data_in.get("_preservekeys") {
+    let mut preserve: Vec<String> = match data_in.get("_preservekeys") {
         // `(array)$data['_preservekeys']`: a lone string counts as a one-element list.
         Some(Value::Str(s)) => vec![s.to_string()],
         Some(v) => v.string_items().into_iter().map(str::to_owned).collect(),
         None => Vec::new(),
     };
+    preserve.sort_unstable();
     let mut metadata = Array::default();
     let mut data = Array::default();
     for (k, v) in data_in.0 {
-        let preserved = matches!(&k, Key::Str(s) if preserve.iter().any(|p| p == s));
+        let preserved =
+            matches!(&k, Key::Str(s) if preserve.binary_search_by(|p| p.as_str().cmp(s)).is_ok());
         if k.is_metadata() && !preserved {
             metadata.0.push((k, v));
         } else {
@@ -37,18 +39,20 @@ pub fn transform(data_in: Array<'_>) -> Array<'_> {
     }
 
     // `_type` as a string; anything else behaves like 'default' (see the module doc).
-    let declared = match metadata.get("_type") {
+    let declared: &'static str = match metadata.get("_type") {
         Some(Value::Str(t)) => match t.as_ref() {
             "BCassoc" => "assoc",               // Custom
             "BCarray" | "default" => "default", // BC
-            t @ ("array" | "assoc" | "kvp" | "BCkvp") => t,
+            "array" => "array",
+            "assoc" => "assoc",
+            "kvp" => "kvp",
+            "BCkvp" => "BCkvp",
             _ => "default",
         },
         _ => "default",
-    }
-    .to_owned();
+    };
     // BCkvp armours with its own key name; kvp with ArmorKVP.
-    let armor: Value = match (declared.as_str(), metadata.get("_kvpkeyname")) {
+    let armor: Value = match (declared, metadata.get("_kvpkeyname")) {
         ("BCkvp", Some(name)) => name.clone(),
         _ => Value::str(ARMOR_KVP),
     };
@@ -72,7 +76,7 @@ pub fn transform(data_in: Array<'_>) -> Array<'_> {
     let mut kind = if declared == "default" {
         default_type
     } else {
-        declared.as_str()
+        declared
     };
     if matches!(kind, "kvp" | "BCkvp") && !armor.is_truthy() {
         kind = "assoc";
@@ -81,7 +85,14 @@ pub fn transform(data_in: Array<'_>) -> Array<'_> {
     match kind {
         "array" => {
             let mut entries = data.0;
-            merge_sort_by(&mut entries, |a, b| compare_keys(&a.0, &b.0));
+            // Lists (keys 0, 1, 2, ...) are the common case and already in order.
+            if !entries
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| *k == Key::Int(i as i64))
+            {
+                merge_sort_by(&mut entries, |a, b| compare_keys(&a.0, &b.0));
+            }
             let mut out = Array(
                 entries
                     .into_iter()
@@ -177,11 +188,16 @@ fn set_preserve_keys<'a>(item: &mut Array<'a>, key: &Key<'a>) {
     }
 }
 
-/// `$data + $metadata` (keys already present in `data` win).
+/// `$data + $metadata` (keys already present in `data` win). The split made the two disjoint except for
+/// `_type`, which is added to the metadata after it and may also be a preserved data key.
 fn append_all<'a>(data: &mut Array<'a>, metadata: Array<'a>) {
-    for (k, v) in metadata.0 {
-        data.add(k, v);
-    }
+    let preserved_type = data.0.iter().any(|(k, _)| k.is("_type"));
+    data.0.extend(
+        metadata
+            .0
+            .into_iter()
+            .filter(|(k, _)| !(preserved_type && k.is("_type"))),
+    );
 }
 
 /// The comparison ApiResult's `uksort` callback makes (PHP >= 8.2 semantics): a numeric and a non-numeric
@@ -227,7 +243,7 @@ fn numeric_value(s: &str) -> Option<f64> {
     let ok = (!int.is_empty() || !frac.is_empty())
         && digits(int)
         && digits(frac)
-        && exponent.map_or(true, |e| {
+        && exponent.is_none_or(|e| {
             let e = e.strip_prefix(['+', '-']).unwrap_or(e);
             !e.is_empty() && digits(e)
         });

@@ -7,33 +7,88 @@
 //! too unless they are not valid XML names, where MediaWiki would print a malformed document.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use super::php_value::{Array, Key, Value};
 use super::xml_chars::{push_attr, push_text};
 
-type Attrs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+/// PHP's `$map[$name] = $value` on an insertion-ordered map of names (attributes, child elements). Lookups
+/// go through a hash index once the map holds more than a few names, so hostile input with many thousands of
+/// keys stays linear.
+struct NameMap<'a, V> {
+    entries: Vec<(Cow<'a, str>, V)>,
+    index: HashMap<String, usize>,
+    /// For attributes: names differing only by the trailing newline [`mangle`] can leave are one attribute to
+    /// an XML parser, so they count as one (PHP would print both, a malformed document).
+    fold_newline: bool,
+}
 
-/// `$attributes[$name] = $value`. Names differing only by the trailing newline [`mangle`] can leave are the
-/// same attribute to an XML parser, so they count as one (PHP would print both, a malformed document).
-fn set_attr<'a>(attrs: &mut Attrs<'a>, name: Cow<'a, str>, value: Cow<'a, str>) {
-    let bare = |n: &str| n.strip_suffix('\n').unwrap_or(n).to_owned();
-    let wanted = bare(&name);
-    match attrs.iter_mut().find(|(n, _)| bare(n) == wanted) {
-        Some(slot) => slot.1 = value,
-        None => attrs.push((name, value)),
+const INDEX_FROM: usize = 8;
+
+impl<'a, V> NameMap<'a, V> {
+    fn new(fold_newline: bool) -> Self {
+        Self {
+            entries: Vec::new(),
+            index: HashMap::new(),
+            fold_newline,
+        }
+    }
+
+    fn folded<'n>(&self, name: &'n str) -> &'n str {
+        match self.fold_newline {
+            true => name.strip_suffix('\n').unwrap_or(name),
+            false => name,
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let wanted = self.folded(name);
+        if self.entries.len() <= INDEX_FROM {
+            self.entries
+                .iter()
+                .position(|(n, _)| self.folded(n) == wanted)
+        } else {
+            self.index.get(wanted).copied()
+        }
+    }
+
+    /// `$map[$name] = $value`.
+    fn set(&mut self, name: Cow<'a, str>, value: V) {
+        if let Some(i) = self.position(&name) {
+            self.entries[i].1 = value;
+            return;
+        }
+        self.entries.push((name, value));
+        if self.entries.len() == INDEX_FROM + 1 {
+            for i in 0..self.entries.len() {
+                let key = self.folded(&self.entries[i].0).to_owned();
+                self.index.entry(key).or_insert(i);
+            }
+        } else if self.entries.len() > INDEX_FROM + 1 {
+            let i = self.entries.len() - 1;
+            let key = self.folded(&self.entries[i].0).to_owned();
+            self.index.insert(key, i);
+        }
+    }
+
+    /// `$map += [ $name => $value ]`.
+    fn add(&mut self, name: Cow<'a, str>, value: V) {
+        if self.position(&name).is_none() {
+            self.set(name, value);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
-/// `$map[$name] = $value` for the ordered subelement map.
-fn set_child<'v, 'a>(
-    children: &mut Vec<(Cow<'a, str>, Cow<'v, Value<'a>>)>,
-    name: Cow<'a, str>,
-    value: Cow<'v, Value<'a>>,
-) {
-    match children.iter_mut().find(|(n, _)| *n == name) {
-        Some(slot) => slot.1 = value,
-        None => children.push((name, value)),
-    }
+type Attrs<'a> = NameMap<'a, Cow<'a, str>>;
+
+/// An `in_array( $key, $list, true )` test for a metadata list, sorted once for binary search.
+fn sorted(mut list: Vec<&str>) -> Vec<&str> {
+    list.sort_unstable();
+    list
 }
 
 /// `[ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ]`.
@@ -46,7 +101,12 @@ fn content_wrapper<'a>(value: Value<'a>) -> Value<'a> {
 }
 
 /// Prints `value` as element `name` (or, with `None`, only its children) into `out`.
-pub fn print<'a>(
+pub fn print(out: &mut Vec<u8>, name: Option<&str>, value: &Value<'_>) {
+    print_with(out, name, value, Attrs::new(true));
+}
+
+/// `recXmlPrint( $name, $value, null, $attributes )`.
+fn print_with<'a>(
     out: &mut Vec<u8>,
     name: Option<&str>,
     value: &Value<'a>,
@@ -70,34 +130,24 @@ pub fn print<'a>(
     };
 
     let content_key = arr.get("_content").cloned().unwrap_or(Value::str("*"));
-    let mut subelement_keys = arr
-        .get("_subelements")
-        .map(Value::string_items)
-        .unwrap_or_default();
-    subelement_keys.extend(
-        arr.get("_BC_subelements")
-            .map(Value::string_items)
-            .unwrap_or_default(),
-    );
-    let preserve = arr
-        .get("_preservekeys")
-        .map(Value::string_items)
-        .unwrap_or_default();
+    let list = |key: &str| arr.get(key).map(Value::string_items).unwrap_or_default();
+    let mut subelement_keys = list("_subelements");
+    subelement_keys.extend(list("_BC_subelements"));
+    let subelement_keys = sorted(subelement_keys);
+    let preserve = sorted(list("_preservekeys"));
     let indexed_tag: Cow<str> = match arr.get("_element") {
         Some(tag) if tag.is_scalar() => mangle(tag.to_php_string(), &preserve),
         _ => Cow::Borrowed("_v"),
     };
-    let bc_bools = arr
-        .get("_BC_bools")
-        .map(Value::string_items)
-        .unwrap_or_default();
+    let bc_bools = sorted(list("_BC_bools"));
     let index_subelements = matches!(arr.get("_type"), Some(t) if *t != Value::str("array"));
 
     let mut content: Option<Cow<Value<'a>>> = None;
-    let mut subelements: Vec<(Cow<'a, str>, Cow<Value<'a>>)> = Vec::new();
+    let mut subelements: NameMap<'a, Cow<Value<'a>>> = NameMap::new(false);
     let mut indexed: Vec<(i64, Cow<Value<'a>>)> = Vec::new();
     for (k, orig) in &arr.0 {
-        let listed = |list: &[&str]| matches!(k, Key::Str(s) if list.contains(&s.as_ref()));
+        let listed =
+            |list: &[&str]| matches!(k, Key::Str(s) if list.binary_search(&s.as_ref()).is_ok());
         if k.is_metadata() && !listed(&preserve) {
             continue;
         }
@@ -119,27 +169,17 @@ pub fn print<'a>(
             Key::Str(s) => s,
         };
         if matches!(*v, Value::Array(_)) {
-            set_child(&mut subelements, mangle(s.clone(), &preserve), v);
-        } else if name.is_none() || subelement_keys.contains(&s.as_ref()) {
+            subelements.set(mangle(s.clone(), &preserve), v);
+        } else if name.is_none() || subelement_keys.binary_search(&s.as_ref()).is_ok() {
             let wrapped = content_wrapper(v.into_owned());
-            set_child(
-                &mut subelements,
-                mangle(s.clone(), &preserve),
-                Cow::Owned(wrapped),
-            );
+            subelements.set(mangle(s.clone(), &preserve), Cow::Owned(wrapped));
         } else {
             match orig {
-                Value::Bool(true) => set_attr(
-                    &mut attributes,
-                    mangle(s.clone(), &preserve),
-                    Cow::Borrowed(""),
-                ),
+                Value::Bool(true) => {
+                    attributes.set(mangle(s.clone(), &preserve), Cow::Borrowed(""))
+                }
                 Value::Bool(false) | Value::Null => {}
-                _ => set_attr(
-                    &mut attributes,
-                    mangle(s.clone(), &preserve),
-                    v.to_php_string(),
-                ),
+                _ => attributes.set(mangle(s.clone(), &preserve), v.to_php_string()),
             }
         }
     }
@@ -148,14 +188,10 @@ pub fn print<'a>(
         if !matches!(*c, Value::Null) {
             if !subelements.is_empty() || !indexed.is_empty() {
                 let name = mangle(content_key.to_php_string(), &preserve);
-                set_child(
-                    &mut subelements,
-                    name,
-                    Cow::Owned(content_wrapper(c.into_owned())),
-                );
+                subelements.set(name, Cow::Owned(content_wrapper(c.into_owned())));
             } else {
-                if c.is_scalar() && !attributes.iter().any(|(n, _)| n == "xml:space") {
-                    attributes.push((Cow::Borrowed("xml:space"), Cow::Borrowed("preserve")));
+                if c.is_scalar() {
+                    attributes.add(Cow::Borrowed("xml:space"), Cow::Borrowed("preserve"));
                 }
                 content = Some(c);
             }
@@ -178,7 +214,7 @@ pub fn print<'a>(
             if let Some(name) = name {
                 element(out, name, &attributes, Contents::Open);
             }
-            print(out, None, &c, Vec::new());
+            print_with(out, None, &c, Attrs::new(true));
             if let Some(name) = name {
                 close(out, name);
             }
@@ -192,16 +228,15 @@ pub fn print<'a>(
             if let Some(name) = name {
                 element(out, name, &attributes, Contents::Open);
             }
-            for (k, v) in &subelements {
-                print(out, Some(k), v, Vec::new());
+            for (k, v) in &subelements.entries {
+                print_with(out, Some(k), v, Attrs::new(true));
             }
             for (k, v) in &indexed {
-                let attrs = if index_subelements {
-                    vec![(Cow::Borrowed("_idx"), Cow::Owned(k.to_string()))]
-                } else {
-                    Vec::new()
-                };
-                print(out, Some(&indexed_tag), v, attrs);
+                let mut attrs = Attrs::new(true);
+                if index_subelements {
+                    attrs.set(Cow::Borrowed("_idx"), Cow::Owned(k.to_string()));
+                }
+                print_with(out, Some(&indexed_tag), v, attrs);
             }
             if let Some(name) = name {
                 close(out, name);
@@ -233,7 +268,7 @@ enum Contents<'t> {
 fn element(out: &mut Vec<u8>, name: &str, attributes: &Attrs<'_>, contents: Contents<'_>) {
     out.push(b'<');
     out.extend_from_slice(name.as_bytes());
-    for (attr, value) in attributes {
+    for (attr, value) in &attributes.entries {
         out.push(b' ');
         out.extend_from_slice(attr.as_bytes());
         out.extend_from_slice(b"=\"");
@@ -268,6 +303,9 @@ fn is_name_start(c: char) -> bool {
 
 /// `NameChar` of XML 1.0 without `:` (mangleName's `$nc`).
 fn is_name_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    }
     is_name_start(c)
         || matches!(c, '_' | '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
@@ -284,7 +322,7 @@ fn is_xml_name(name: &str) -> bool {
 /// `ApiFormatXml::mangleName()`: keys that are not valid names become `_` plus the key with `.` written as
 /// `.2E.` and every other invalid character as `.<hex code point>.`.
 fn mangle<'a>(name: Cow<'a, str>, preserve: &[&str]) -> Cow<'a, str> {
-    if preserve.contains(&name.as_ref()) && is_xml_name(&name) {
+    if preserve.binary_search(&name.as_ref()).is_ok() && is_xml_name(&name) {
         return name;
     }
     if name.is_empty() {

@@ -27,9 +27,9 @@ impl<'a> Key<'a> {
             [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
             _ => false,
         };
-        match s.parse::<i64>() {
-            Ok(n) if canonical => Key::Int(n),
-            _ => Key::Str(s),
+        match canonical.then(|| s.parse::<i64>().ok()).flatten() {
+            Some(n) => Key::Int(n),
+            None => Key::Str(s),
         }
     }
 
@@ -69,11 +69,11 @@ impl<'a> Value<'a> {
         match json {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
-            // json_encode writes PHP ints as integer literals and floats with a '.' or an exponent;
-            // json_decode reads integer literals beyond i64 as floats.
+            // json_encode writes PHP ints as integer literals and floats with a '.' or an exponent (which
+            // as_i64 rejects); json_decode reads integer literals beyond i64 as floats.
             Json::Number(n) => match n.as_i64() {
-                Some(i) if !n.to_string().contains(['.', 'e', 'E']) => Value::Int(i),
-                _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Json::String(s) => Value::Str(Cow::Borrowed(s)),
             Json::Array(items) => Value::Array(Array(
@@ -212,13 +212,13 @@ pub fn php_float_string(f: f64) -> String {
         ));
     } else if decpt <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat('0').take(decpt.unsigned_abs() as usize));
+        out.extend(std::iter::repeat_n('0', decpt.unsigned_abs() as usize));
         out.push_str(digits);
     } else {
         let decpt = decpt as usize;
         if digits.len() <= decpt {
             out.push_str(digits);
-            out.extend(std::iter::repeat('0').take(decpt - digits.len()));
+            out.extend(std::iter::repeat_n('0', decpt - digits.len()));
         } else {
             out.push_str(&digits[..decpt]);
             out.push('.');

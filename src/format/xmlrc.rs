@@ -11,8 +11,6 @@
 //! `unpatrolled` is computed as for a user allowed to patrol (api.php refuses `rcprop=patrolled` to others),
 //! assuming the default `$wgUseFilePatrol = true` for uploads.
 
-use std::io::Write;
-
 use super::api_result;
 use super::api_xml;
 use super::php_value::Value;
@@ -28,14 +26,39 @@ fn attr(out: &mut Vec<u8>, name: &str, value: &str) {
     out.push(b'"');
 }
 
+/// Appends the decimal digits of `value` (hot enough to skip `fmt`).
+fn push_int(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = value.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 fn int_attr(out: &mut Vec<u8>, name: &str, value: i64) {
-    let _ = write!(out, " {name}=\"{value}\"");
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    push_int(out, value);
+    out.push(b'"');
 }
 
 /// A true boolean is an empty attribute; false is left out.
 fn flag_attr(out: &mut Vec<u8>, name: &str, on: bool) {
     if on {
-        let _ = write!(out, " {name}=\"\"");
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"\"");
     }
 }
 
@@ -139,7 +162,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
     }
     out.push(b'>');
     if let Some(params) = &logparams {
-        api_xml::print(&mut out, Some("logparams"), params, Vec::new());
+        api_xml::print(&mut out, Some("logparams"), params);
     }
     if props.tags {
         if event.tags.is_empty() {
@@ -342,6 +365,26 @@ mod tests {
     }
 
     #[test]
+    fn many_keys_stay_well_formed() {
+        // Tens of thousands of attributes, children and preserved keys, with names that mangle alike.
+        let mut map = serde_json::Map::new();
+        let mut preserve = Vec::new();
+        for i in 0..20_000 {
+            map.insert(format!("k {i}"), json!(i));
+            map.insert(format!("_k.20.{i}"), json!("preserved"));
+            map.insert(format!("c{i}"), json!([i]));
+            map.insert(format!("n{i}\n"), json!(true));
+            map.insert(format!("n{i}"), json!(false));
+            preserve.push(format!("_k.20.{i}"));
+        }
+        map.insert("_preservekeys".into(), json!(preserve));
+        let mut event = samples::log(None);
+        event.log.as_mut().unwrap().params_api = Some(Json::Object(map));
+        let (_, children) = parse(&format(&event, &samples::context()));
+        assert_eq!(children.len(), 1 + 2 * 20_000 + 1);
+    }
+
+    #[test]
     fn empty_property_set_is_a_short_element() {
         let mut ctx = samples::context();
         ctx.xmlrc_props = XmlrcProps::parse("").unwrap();
@@ -406,7 +449,6 @@ mod tests {
                 &mut out,
                 Some("logparams"),
                 &Value::Array(api_result::transform(arr)),
-                Vec::new(),
             );
         }
         String::from_utf8(out).unwrap()
