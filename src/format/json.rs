@@ -197,7 +197,7 @@ mod tests {
                 event.user = rng.text(4);
                 if let Some(log) = &mut event.log {
                     log.action_comment = rng.text(8);
-                    log.params_raw = (rng.below(4) > 0).then(|| rng.params(3));
+                    log.params_raw = (rng.below(4) > 0).then(|| rng.params(4));
                 }
                 let mut ctx = samples::context();
                 ctx.channel = (rng.below(2) == 0).then(|| rng.text(3));
@@ -265,12 +265,12 @@ mod tests {
 
     #[test]
     fn matches_core_format_json_on_random_hostile_input() {
-        assert_matches_core(random_cases(400));
+        assert_matches_core(random_cases(1500));
     }
 
     #[test]
     fn parses_back_to_the_same_strings_and_keys() {
-        for (event, ctx) in fixed_cases().into_iter().chain(random_cases(400)) {
+        for (event, ctx) in fixed_cases().into_iter().chain(random_cases(1500)) {
             let out = format(&event, &ctx);
             assert!(out.is_ascii(), "json_encode escapes all non-ASCII");
             let map = parse(&out);
