@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, edit, listener, render_or_panic, uri};
+use common::{config, edit, listener, uri};
 use rcemit::feed::Feed;
 use rcemit::payload;
 use rcemit::sender::stats::rcemit_stats;
@@ -124,8 +124,7 @@ fn every_event_is_accounted_for() {
     let closed = listener("127.0.0.1");
     let closed_uri = uri(&closed, None);
     drop(closed);
-    let unreachable_config = config(&closed_uri, "json");
-    let unreachable = open(&unreachable_config);
+    let unreachable = open(&config(&closed_uri, "json"));
     let d = measured(|| {
         for _ in 0..5 {
             sender::emit(unreachable, &good).unwrap();
@@ -133,11 +132,8 @@ fn every_event_is_accounted_for() {
     });
     assert_eq!(d.enqueued, 5);
     assert_eq!(outcomes(&d), 5);
-    let json_feed = Feed::from_json(&serde_json::to_vec(&unreachable_config).unwrap()).unwrap();
-    if render_or_panic(&json_feed, &edit()).is_ok() {
-        assert_eq!(d.sent + d.send_errors, 5);
-        assert!(d.send_errors >= 1, "no ICMP error reported: {d:?}");
-    }
+    assert_eq!(d.sent + d.send_errors, 5);
+    assert!(d.send_errors >= 1, "no ICMP error reported: {d:?}");
 
     // A sender thread that dies is restarted on the next emit, counted, and keeps the queue.
     let d = measured(|| {

@@ -109,8 +109,3 @@ pub fn recv(socket: &UdpSocket) -> Option<Vec<u8>> {
     buf.truncate(n);
     Some(buf)
 }
-
-/// What a formatter produces, or `Err` if it panics (a formatter still being written).
-pub fn render_or_panic(feed: &rcemit::feed::Feed, event: &Event) -> Result<Option<Vec<u8>>, ()> {
-    std::panic::catch_unwind(|| feed.render(event)).map_err(|_| ())
-}
