@@ -34,3 +34,8 @@ bench:
 # Regenerates tests/goldens/ from a throwaway MediaWiki (the oracle).
 goldens: deps
 	bash scripts/regen-goldens.sh
+
+# End-to-end: RcEmit in a throwaway MediaWiki (web SAPI with the FFI preload recipe, and CLI) against core's
+# own feeds and api.php, change by change; prints a per-format match table (tests/e2e/e2e.py).
+e2e: build
+	python3 tests/e2e/e2e.py

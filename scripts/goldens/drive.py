@@ -6,33 +6,26 @@ rcemit's payload (scripts/goldens/RecorderFeed.php, which calls php/src/PayloadB
 UDP datagram exactly as received (JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter, each
 plain and with feed options), and api.php's <rc> element fetched right after the action (XMLRC's rcprop set),
 from which the xmlrc datagram is derived by appending wikiid as the last attribute. Writes one JSON run object.
+The actions, the UDP listener and the api.php fetch live in scripts/mwdrive.py (shared with tests/e2e/e2e.py).
 
 Usage: drive.py RUN_NAME WIKI_DIR OUT_JSON [--no-rc-patrol] [--no-np-patrol] [--lang CODE] [--script-path /w]
 """
 
 import argparse
 import base64
-import http.cookiejar
 import json
 import os
 import re
-import select
-import socket
-import struct
 import subprocess
 import sys
-import threading
-import time
-import urllib.parse
-import urllib.request
-import zlib
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-XMLRC_PROPS = "user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags"
-ADMIN_PASS = "rcemit-Admin-pass-1"
-USER_PASS = "rcemit-User-pass-1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from mwdrive import (ADMIN_PASS, REPO, XMLRC_PROPS, Api, Listener, actions, api_rc_elements,  # noqa: E402
+                     make_wiki, mw, xmlrc_from_api)
+
 LOCAL_INTERWIKI = "goldwiki"
 IRC_PREFIX = "#wiki\t"
+MARK = b"RCEMIT-MARK "
 
 # name -> (format, core formatter, options recorded for the Rust context, extra $wgRCFeeds keys as PHP)
 FEEDS = [
@@ -51,99 +44,6 @@ def log(msg):
     print(f"[goldens] {msg}", file=sys.stderr, flush=True)
 
 
-class Listener:
-    """Receives datagrams on one socket per feed; attributes them to the rc_id of the last marker seen."""
-
-    def __init__(self, names):
-        self.socks = {}
-        for name in names:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            s.bind(("127.0.0.1", 0))
-            self.socks[name] = s
-        self.ports = {name: s.getsockname()[1] for name, s in self.socks.items()}
-        self.current = {name: None for name in names}
-        self.got = {}  # rc_id -> {feed name -> [bytes]}
-        self.unattributed = []
-        self.last_rx = time.monotonic()
-        self.lock = threading.Lock()
-        self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        by_fd = {s.fileno(): name for name, s in self.socks.items()}
-        while not self.stop:
-            ready, _, _ = select.select(list(self.socks.values()), [], [], 0.05)
-            for s in ready:
-                name = by_fd[s.fileno()]
-                data = s.recv(70000)
-                with self.lock:
-                    self.last_rx = time.monotonic()
-                    if data.startswith(b"RCEMIT-MARK "):
-                        self.current[name] = int(data[12:])
-                    elif self.current[name] is None:
-                        self.unattributed.append((name, data))
-                    else:
-                        self.got.setdefault(self.current[name], {}).setdefault(name, []).append(data)
-
-    def settle(self, quiet=0.15, limit=5.0):
-        """Waits until no datagram arrived for `quiet` seconds (all of an action's datagrams are sent before
-        the action returns; this only lets the reader thread drain the socket buffers)."""
-        start = time.monotonic()
-        while time.monotonic() - start < limit:
-            with self.lock:
-                idle = time.monotonic() - self.last_rx
-            if idle >= quiet:
-                return
-            time.sleep(0.02)
-
-
-class Api:
-    def __init__(self, url):
-        self.url = url + "/api.php"
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def raw(self, params, post=True, files=None):
-        if files:
-            boundary = "----rcemitgoldens"
-            body = b""
-            for k, v in params.items():
-                body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n').encode()
-                body += str(v).encode() + b"\r\n"
-            for k, (fname, content) in files.items():
-                body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{fname}"\r\n'
-                         "Content-Type: application/octet-stream\r\n\r\n").encode() + content + b"\r\n"
-            body += f"--{boundary}--\r\n".encode()
-            req = urllib.request.Request(self.url, data=body,
-                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-        elif post:
-            req = urllib.request.Request(self.url, data=urllib.parse.urlencode(params).encode())
-        else:
-            req = urllib.request.Request(self.url + "?" + urllib.parse.urlencode(params))
-        with self.opener.open(req, timeout=120) as resp:
-            return resp.read()
-
-    def call(self, **params):
-        files = params.pop("_files", None)
-        params.setdefault("format", "json")
-        params.setdefault("formatversion", "2")
-        data = json.loads(self.raw(params, files=files))
-        if "error" in data:
-            raise RuntimeError(f"API error for {params.get('action')}: {data['error']}")
-        return data
-
-    def token(self, kind="csrf"):
-        return self.call(action="query", meta="tokens", type=kind)["query"]["tokens"][kind + "token"]
-
-    def login(self, user, password):
-        tok = self.token("login")
-        res = self.call(action="login", lgname=user, lgpassword=password, lgtoken=tok)
-        if res["login"]["result"] != "Success":
-            raise RuntimeError(f"login failed for {user}: {res}")
-
-
 class Run:
     def __init__(self, args):
         self.args = args
@@ -154,14 +54,13 @@ class Run:
         self.payloads = {}
         self.cases = []
         self.queried = []
+        self.current = {f[0]: None for f in FEEDS}  # per feed: rc_id of the last marker seen
+        self.got = {}  # rc_id -> {feed name -> [bytes]}
+        self.unattributed = []
 
     # ----- wiki setup -----
     def make_wiki(self):
-        env = dict(os.environ, MKWIKI_LANG=self.args.lang, MKWIKI_SCRIPT_PATH=self.args.script_path,
-                   MKWIKI_PASS=ADMIN_PASS)
-        url = subprocess.run(["bash", os.path.join(REPO, "scripts", "mkwiki.sh"), self.dir], env=env, check=True,
-                             stdout=subprocess.PIPE, text=True).stdout.strip()
-        self.url = url
+        self.url = make_wiki(self.dir, self.args.lang, self.args.script_path)
         feeds = []
         for name, _fmt, formatter, _opts, extra in FEEDS:
             port = self.listener.ports[name]
@@ -200,11 +99,10 @@ $wgRCFeeds['recorder'] = [
         self.anon = Api(self.url)
 
     def mw(self, script, *args, stdin=None):
-        res = subprocess.run([os.path.join(self.dir, "mw"), script, *args], input=stdin, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if res.returncode != 0:
-            raise RuntimeError(f"{script} failed: {res.stdout}")
-        return res.stdout
+        return mw(self.dir, script, *args, stdin=stdin)
+
+    def rc_id_of(self, name):
+        return next(c["rc_id"] for c in self.cases if c["name"] == name)
 
     def check_error_log(self):
         """PHP warnings and exceptions from rcemit's PHP code (MediaWiki's 'error'/'exception' channels) fail the
@@ -248,16 +146,16 @@ echo json_encode( [
             self.payloads[r["rc_id"]] = r
         return recs
 
-    def api_rc_elements(self, rcids):
-        params = {"action": "query", "list": "recentchanges", "format": "xml", "rcprop": XMLRC_PROPS,
-                  "rclimit": "100", "rcdir": "older"}
-        text = self.anon.raw(params, post=False).decode("utf-8")
-        found = {}
-        for m in re.finditer(r"<rc [^>]*?(?:/>|>.*?</rc>)", text, re.S):
-            rcid = re.search(r' rcid="(\d+)"', m.group(0))
-            if rcid and int(rcid.group(1)) in rcids:
-                found[int(rcid.group(1))] = m.group(0)
-        return found
+    def attribute(self):
+        """Files each feed's new datagrams under the rc_id of the last marker before them on that feed."""
+        for name in self.listener.ports:
+            for data in self.listener.take(name):
+                if data.startswith(MARK):
+                    self.current[name] = int(data[len(MARK):])
+                elif self.current[name] is None:
+                    self.unattributed.append((name, data))
+                else:
+                    self.got.setdefault(self.current[name], {}).setdefault(name, []).append(data)
 
     def step(self, name, fn):
         """Runs one action, then records every recent change it produced."""
@@ -268,7 +166,8 @@ echo json_encode( [
             raise RuntimeError(f"action {name!r} sent several changes without a recentchanges row")
         if not recs:
             raise RuntimeError(f"action {name!r} produced no recent change")
-        elements = self.api_rc_elements({r["rc_id"] for r in recs})
+        self.attribute()
+        elements = api_rc_elements(self.anon, {r["rc_id"] for r in recs})
         for i, rec in enumerate(recs):
             rc_id = rec["rc_id"]
             label = name if len(recs) == 1 else f"{name} [{i + 1}/{len(recs)}]"
@@ -282,8 +181,7 @@ echo json_encode( [
                 raise RuntimeError(f"api.php did not list rcid {rc_id} ({label})")
             # Without a row the API has nothing to say: no xmlrc oracle for such a change.
             expected = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]) if element else None}
-            with self.listener.lock:
-                got = self.listener.got.pop(rc_id, {})
+            got = self.got.pop(rc_id, {})
             for feed in FEEDS:
                 datagrams = got.get(feed[0], [])
                 if len(datagrams) > 1:
@@ -309,176 +207,6 @@ def text_or_b64(data):
         return {"base64": base64.b64encode(data).decode()}
 
 
-def xmlrc_from_api(element, wiki_id):
-    """XMLRC printed the API's row with wikiid added last: insert it at the end of the start tag."""
-    end = element.index(">")
-    if element[end - 1] == "/":
-        end -= 2 if element[end - 2] == " " else 1
-    attr = ' wikiid="' + wiki_id.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;") + '"'
-    return element[:end] + attr + element[end:]
-
-
-def png(width=4, height=3):
-    """A small valid RGB PNG, made here so the upload needs no image file in the repository."""
-    rows = b"".join(b"\x00" + b"".join(bytes([(x * 60) % 256, (y * 80) % 256, 120]) for x in range(width))
-                    for y in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-def actions(run):
-    """The scripted actions, in order. Each step() records every recent change the action produced."""
-    a, anon = run.admin, run.anon
-    ed, bot = Api(run.url), Api(run.url)
-    step = run.step
-
-    # createAndPromote.php logs nothing to recent changes; account creation is covered over HTTP below.
-    run.mw("createAndPromote.php", "Editor", USER_PASS)
-    run.mw("createAndPromote.php", "--bot", "GoldBot", USER_PASS)
-    a.login("Admin", ADMIN_PASS)
-    ed.login("Editor", USER_PASS)
-    bot.login("GoldBot", USER_PASS)
-
-    def edit(api, title, token=None, **kw):
-        return api.call(action="edit", title=title, token=token or api.token(), **kw)
-
-    step("history merge source creation", lambda: edit(a, "Merge Source", text="old history", summary="src"))
-    time.sleep(1.1)  # mergehistory needs the source's revisions to be strictly older than the destination's
-    step("page creation", lambda: edit(a, "Golden Page", text="Hello [[world]].\n\nSecond paragraph.",
-                                       summary='Created with "quotes", \'apostrophes\', & ampersands, <b>angle</b>'))
-    step("edit by a new user (unpatrolled)",
-         lambda: edit(ed, "Golden Page", appendtext="\n\nMore text by Editor.",
-                      summary="tab\there, newline\nthere, refs &amp; &#039; &lt;b&gt; &#x263A; &nbsp;end"))
-    step("minor bot edit", lambda: edit(bot, "Golden Page", appendtext=" Bot fix.", minor="1", bot="1",
-                                        summary="bot: typo fix"))
-    step("anonymous edit over HTTP", lambda: edit(anon, "Golden Page", token="+\\", appendtext="\n\nAnon was here.",
-                                                  summary="anonymous [[Golden Page|link]] edit"))
-    step("anonymous page creation", lambda: edit(anon, "Anon Page", token="+\\", text="Made by an IP.",
-                                                 summary="new by IP"))
-    step("minor edit by a plain user", lambda: edit(ed, "Anon Page", appendtext=" Fixed.", minor="1",
-                                                    summary="minor"))
-    step("summary with surrounding spaces", lambda: edit(a, "Golden Page", appendtext=" Spaces.",
-                                                         summary="   padded summary   "))
-    step("large page creation", lambda: edit(a, "Big Page", text="Lorem ipsum dolor sit amet. " * 60,
-                                             summary="big"))
-    step("large removal (szdiff below -500)", lambda: edit(ed, "Big Page", text="Short now.",
-                                                           summary="cut it down"))
-    step("blanking", lambda: edit(ed, "Big Page", text="", summary=""))
-    step("new redirect", lambda: edit(a, "Golden Redirect", text="#REDIRECT [[Golden Page]]",
-                                      summary="redirect to [[Golden Page]]"))
-    step("rollback target creation", lambda: edit(a, "Rollback Target", text="Good content.", summary="good"))
-    step("vandalism by another user", lambda: edit(ed, "Rollback Target", text="Bad content!", summary="bad"))
-    step("rollback", lambda: a.call(action="rollback", title="Rollback Target", user="Editor",
-                                    token=a.token("rollback"), summary=""))
-    step("multi-tag page creation", lambda: edit(a, "Multi Tag", text="Original content here.", summary="orig"))
-    step("multi-tag blanking by admin", lambda: edit(a, "Multi Tag", text="", summary="blank"))
-    step("multi-tag refill by another user", lambda: edit(ed, "Multi Tag", text="Refilled.", summary="refill"))
-    step("rollback to a blank version (two tags)",
-         lambda: a.call(action="rollback", title="Multi Tag", user="Editor", token=a.token("rollback")))
-    step("user-defined tag creation", lambda: a.call(action="managetags", operation="create", tag="golden-tag",
-                                                     reason="for goldens", token=a.token()))
-    step("edit with a user-defined tag and mw-replace",
-         lambda: edit(a, "Rollback Target", text="Completely different words now, nothing in common at all.",
-                      tags="golden-tag", summary="replace"))
-    step("unicode title", lambda: edit(a, "Ünïcödé 日本語 ☃", text="Ünïcödé text ✓",
-                                       summary="emoji 🎉 and ünïcode — “curly”"))
-    step("title with ampersand and quotes", lambda: edit(a, "Tom & Jerry's \"Show\"", text="Cartoon.",
-                                                         summary="a & b"))
-    step("talk page edit", lambda: edit(ed, "Talk:Golden Page", text="Discuss. ~~~~", summary="new section"))
-    step("user page creation", lambda: edit(ed, "User:Editor", text="I edit.", summary="about me"))
-    step("move", lambda: a.call(action="move", **{"from": "Golden Page"}, to="Golden Moved",
-                                reason="moved [[Golden Page]] & co <b>", token=a.token()))
-    step("move without redirect", lambda: a.call(action="move", **{"from": "Tom & Jerry's \"Show\""},
-                                                 to="Tom and Jerry", noredirect="1", reason="rename",
-                                                 token=a.token()))
-    step("delete a redirect", lambda: a.call(action="delete", title="Golden Redirect",
-                                             reason="cleanup: line1\nline2 & <x>", token=a.token()))
-    step("undelete", lambda: a.call(action="undelete", title="Golden Redirect", reason="restore it",
-                                    token=a.token()))
-    step("protect", lambda: a.call(action="protect", title="Golden Moved", protections="edit=sysop|move=sysop",
-                                   expiry="infinite|1 week", reason="vandalism", token=a.token()))
-    step("unprotect", lambda: a.call(action="protect", title="Golden Moved", protections="edit=all|move=all",
-                                     reason="calm again", token=a.token()))
-    step("block an IP", lambda: a.call(action="block", user="192.0.2.5", expiry="1 day",
-                                       reason="spam & <junk>", nocreate="1", token=a.token()))
-    step("unblock", lambda: a.call(action="unblock", user="192.0.2.5", reason="ok", token=a.token()))
-    step("user page redirect", lambda: edit(a, "User:GoldBot", text="#REDIRECT [[User:Editor]]",
-                                            summary="user page redirect"))
-    step("block a user indefinitely", lambda: a.call(action="block", user="GoldBot", expiry="infinite",
-                                                     reason="rogue bot", token=a.token()))
-    step("upload", lambda: a.call(action="upload", filename="Golden Test.png", comment="a tiny PNG & more",
-                                  text="== Summary ==\nTiny.", token=a.token(),
-                                  _files={"file": ("golden.png", png())}))
-    step("account creation over HTTP", lambda: anon.call(action="createaccount", username="Newcomer",
-                                                         password=USER_PASS, retype=USER_PASS,
-                                                         createreturnurl=run.url, createtoken=anon.token("createaccount")))
-    step("upload of a new file version", lambda: a.call(action="upload", filename="Golden Test.png",
-                                                        comment="second version", ignorewarnings="1",
-                                                        token=a.token(), _files={"file": ("g2.png", png(5, 2))}))
-    step("user rights change", lambda: a.call(action="userrights", user="Editor", add="sysop|bureaucrat",
-                                              expiry="infinite|1 month", reason="trusted <user>",
-                                              token=a.token("userrights")))
-    step("cascading protection", lambda: a.call(action="protect", title="Rollback Target", protections="edit=sysop",
-                                                expiry="infinite", cascade="1", reason="cascade", token=a.token()))
-    step("content model change", lambda: a.call(action="changecontentmodel", title="Anon Page", model="text",
-                                                summary="to plain text", token=a.token()))
-    step("revision deletion", lambda: a.call(action="revisiondelete", type="revision", target="Big Page",
-                                             ids=rev_of(run, "Big Page"), hide="comment",
-                                             reason="hide summary", token=a.token()))
-    step("history merge", lambda: a.call(action="mergehistory", **{"from": "Merge Source"}, to="Golden Moved",
-                                         reason="merge it", token=a.token()))
-    step("tag deletion", lambda: a.call(action="managetags", operation="delete", tag="golden-tag",
-                                        reason="done", token=a.token()))
-    step("account creation by an admin for someone else",
-         lambda: a.call(action="createaccount", username="Second Newcomer", password=USER_PASS, retype=USER_PASS,
-                        reason="requested by mail", createreturnurl=run.url, createtoken=a.token("createaccount")))
-    step("partial block", lambda: a.call(action="block", user="198.51.100.7", expiry="2 weeks", partial="1",
-                                         pagerestrictions="Golden Moved|Big Page", namespacerestrictions="1", allowusertalk="1",
-                                         reason="partial", token=a.token()))
-    step("reblock", lambda: a.call(action="block", user="198.51.100.7", expiry="infinite", reblock="1",
-                                   reason="now sitewide", token=a.token()))
-    step("protection of a missing title", lambda: a.call(action="protect", title="Not Yet Created",
-                                                         protections="create=sysop", expiry="infinite",
-                                                         reason="salt", token=a.token()))
-    step("import of an XML dump", lambda: a.call(action="import", interwikiprefix="imp", summary="imported",
-                                                 token=a.token(), _files={"xml": ("dump.xml", IMPORT_XML)}))
-    if run.ctx["use_rc_patrol"] or run.ctx["use_np_patrol"]:
-        def patrol():
-            # With only new-page patrol on, only page creations can be patrolled.
-            case = "edit by a new user (unpatrolled)" if run.ctx["use_rc_patrol"] else "user page creation"
-            rcid = next(c["rc_id"] for c in run.cases if c["name"] == case)
-            a.call(action="patrol", rcid=rcid, token=a.token("patrol"))
-        step("patrol", patrol)
-    step("category page creation", lambda: edit(a, "Category:Golden", text="A category.", summary="cat"))
-    step("categorising edit", lambda: edit(a, "Golden Moved", appendtext="\n[[Category:Golden]]",
-                                           summary="categorise"))
-    step("categorisation (job queue)", lambda: run.mw("runJobs.php"))
-    step("decategorising edit", lambda: edit(a, "Golden Moved", text="No category now.", summary="uncat"))
-    step("decategorisation (job queue)", lambda: run.mw("runJobs.php"))
-    step("move over a redirect", lambda: a.call(action="move", **{"from": "Golden Moved"}, to="Golden Page",
-                                                reason="back", movetalk="1", token=a.token()))
-    step("long multibyte summary", lambda: edit(a, "Ünïcödé 日本語 ☃", appendtext=" more",
-                                                summary="Ü" * 300))
-
-
-IMPORT_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">
-<page><title>Imported Page</title><ns>0</ns><revision><timestamp>2020-01-01T00:00:00Z</timestamp>
-<contributor><username>Someone</username><id>42</id></contributor><comment>old summary</comment>
-<model>wikitext</model><format>text/x-wiki</format><text xml:space="preserve">Imported text.</text></revision></page>
-</mediawiki>
-""".encode()
-
-
-def rev_of(run, title):
-    """The latest revision id of a page, from api.php."""
-    pages = run.anon.call(action="query", prop="revisions", titles=title, rvprop="ids")["query"]["pages"]
-    return str(pages[0]["revisions"][0]["revid"])
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("name")
@@ -495,8 +223,9 @@ def main():
         run.ctx = run.context()
         actions(run)
         run.listener.settle()
-        if run.listener.unattributed:
-            raise RuntimeError(f"unattributed datagrams: {run.listener.unattributed[:3]}")
+        run.attribute()
+        if run.unattributed or run.got:
+            raise RuntimeError(f"datagrams of no recorded change: {(run.unattributed + list(run.got.items()))[:3]}")
         run.check_error_log()
     finally:
         subprocess.run([os.path.join(run.dir, "stop")])
