@@ -169,6 +169,10 @@ fn latency(format: Format) {
     receiver
         .set_read_timeout(Some(Duration::from_secs(2)))
         .unwrap();
+    // Room for bursts when the reader is descheduled, so none is lost and arrivals pair with emits in order.
+    socket2::SockRef::from(&receiver)
+        .set_recv_buffer_size(16 << 20)
+        .unwrap();
     let feed = open(config(
         &format!("udp://{}", receiver.local_addr().unwrap()),
         format,
@@ -189,9 +193,11 @@ fn latency(format: Format) {
     let start = Instant::now();
     let mut emitted = Vec::with_capacity(EVENTS);
     for i in 0..EVENTS {
+        // Sleep rather than spin: on a two-core machine a spinning emitter would take the core the sender
+        // and the reader need.
         let due = start + interval * i as u32;
-        while Instant::now() < due {
-            std::hint::spin_loop();
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
         }
         emitted.push(Instant::now());
         sender::emit(feed, &bytes).unwrap();

@@ -28,3 +28,9 @@ pub fn register() {
         libc::pthread_atfork(None, None, Some(child_after_fork));
     }
 }
+
+/// Runs the child handler in this process, as if it were the child of a fork (for tests of the fork path).
+#[cfg(test)]
+pub fn simulate_fork_in_child() {
+    child_after_fork();
+}

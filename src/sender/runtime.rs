@@ -201,3 +201,27 @@ impl Drop for Lock {
         LOCK.store(0, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lock held at the time of a fork (by a parent thread that does not exist in the child) is taken over
+    /// in the child instead of waited for. Simulated in-process: hold the lock, then run the child handler.
+    #[test]
+    fn lock_held_across_fork_is_stale_in_the_child() {
+        let parent_holder = Lock::acquire();
+        std::mem::forget(parent_holder);
+        fork::simulate_fork_in_child();
+        let child = std::thread::spawn(|| drop(Lock::acquire()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !child.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the child waited for a lock nobody holds"
+            );
+            thread::yield_now();
+        }
+        child.join().unwrap();
+    }
+}
