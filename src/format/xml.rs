@@ -13,6 +13,7 @@
 //! PCRE's `$` matches before a final newline) is mangled when the element also has an attribute `a`.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -37,7 +38,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
 }
 
 /// A PHP array key: PHP turns canonical decimal integer strings into integer keys.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Key<'a> {
     Int(i64),
     Str(&'a str),
@@ -61,12 +62,12 @@ impl<'a> Key<'a> {
         matches!(self, Key::Str(s) if s.starts_with('_'))
     }
 
-    /// PHP's `===` between this key and a value.
-    fn same_as(self, value: &Val) -> bool {
-        match (self, value) {
-            (Key::Int(a), Val::Int(b)) => a == *b,
-            (Key::Str(a), Val::Str(b)) => a == *b,
-            _ => false,
+    /// The key a value equals under PHP's `===` (only integers and strings can equal a key).
+    fn of_val(value: &Val<'a>) -> Option<Self> {
+        match *value {
+            Val::Int(n) => Some(Key::Int(n)),
+            Val::Str(s) => Some(Key::Str(s)),
+            _ => None,
         }
     }
 
@@ -158,20 +159,74 @@ impl<'a> Val<'a> {
 /// Attributes as `recXmlPrint()` collects them: names, and scalar values printed as PHP strings.
 type Attrs<'v, 'a> = Vec<(Cow<'a, str>, Cow<'v, Val<'a>>)>;
 
-/// Sets an attribute the way `$attributes[$name] = $value` does: a repeated name keeps its position.
-fn set_attr<'v, 'a>(
-    attrs: &mut Attrs<'v, 'a>,
-    name: Cow<'a, str>,
-    value: Cow<'v, Val<'a>>,
-    may_repeat: bool,
-) {
-    if may_repeat {
-        if let Some(slot) = attrs.iter_mut().find(|(n, _)| *n == name) {
-            slot.1 = value;
-            return;
+/// Names in insertion order with the semantics of `$map[$name] = $value` (a repeated name keeps its first
+/// position). Names only repeat when `_preservekeys` lets raw names through, so only then is there an index.
+struct NameMap<'a, T> {
+    items: Vec<(Cow<'a, str>, T)>,
+    index: Option<HashMap<Cow<'a, str>, usize>>,
+}
+
+impl<'a, T> NameMap<'a, T> {
+    fn new(items: Vec<(Cow<'a, str>, T)>, may_repeat: bool) -> Self {
+        let index = may_repeat.then(|| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect()
+        });
+        Self { items, index }
+    }
+
+    fn set(&mut self, name: Cow<'a, str>, value: T) {
+        if let Some(index) = &mut self.index {
+            if let Some(&i) = index.get(&name) {
+                self.items[i].1 = value;
+                return;
+            }
+            index.insert(name.clone(), self.items.len());
+        }
+        self.items.push((name, value));
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match &self.index {
+            Some(index) => index.contains_key(name),
+            None => self.items.iter().any(|(n, _)| n == name),
         }
     }
-    attrs.push((name, value));
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// A metadata list (`_subelements`, `_preservekeys`, `_BC_bools`) for PHP's `in_array( $key, $list, true )`,
+/// sorted so that lookups stay logarithmic however long the list is.
+#[derive(Default)]
+struct KeySet<'a>(Vec<Key<'a>>);
+
+impl<'a> KeySet<'a> {
+    fn of(list: &Val<'a>) -> Self {
+        let mut keys: Vec<Key<'a>> = list
+            .entries()
+            .iter()
+            .filter_map(|(_, v)| Key::of_val(v))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Self(keys)
+    }
+
+    fn extend(&mut self, other: KeySet<'a>) {
+        self.0.extend(other.0);
+        self.0.sort_unstable();
+        self.0.dedup();
+    }
+
+    fn contains(&self, key: Key) -> bool {
+        !self.0.is_empty() && self.0.binary_search(&key).is_ok()
+    }
 }
 
 /// A child element collected by `recXmlPrint()`: an array printed as such, or a scalar (or the content
@@ -184,10 +239,10 @@ enum Child<'v, 'a> {
 /// The ApiResult metadata of one array.
 struct Meta<'v, 'a> {
     content_key: Option<&'v Val<'a>>,
-    subelements: Vec<&'v Val<'a>>,
-    preserve: Vec<&'v Val<'a>>,
+    subelements: KeySet<'a>,
+    preserve: KeySet<'a>,
     element: Option<&'v Val<'a>>,
-    bc_bools: Vec<&'v Val<'a>>,
+    bc_bools: KeySet<'a>,
     typed: bool,
 }
 
@@ -195,14 +250,14 @@ impl<'v, 'a> Meta<'v, 'a> {
     fn of(entries: &'v [(Key<'a>, Val<'a>)]) -> Self {
         let mut meta = Meta {
             content_key: None,
-            subelements: Vec::new(),
-            preserve: Vec::new(),
+            subelements: KeySet::default(),
+            preserve: KeySet::default(),
             element: None,
-            bc_bools: Vec::new(),
+            bc_bools: KeySet::default(),
             typed: false,
         };
-        let mut bc_subelements = Vec::new();
-        let list = |v: &'v Val<'a>| v.entries().iter().map(|(_, item)| item).collect::<Vec<_>>();
+        let mut bc_subelements = KeySet::default();
+        let list = KeySet::of;
         for (key, value) in entries {
             let Key::Str(name) = key else { continue };
             if !name.starts_with('_') || matches!(value, Val::Null) {
@@ -225,19 +280,14 @@ impl<'v, 'a> Meta<'v, 'a> {
 
     fn is_content_key(&self, key: Key) -> bool {
         match self.content_key {
-            Some(content_key) => key.same_as(content_key),
+            Some(content_key) => Key::of_val(content_key) == Some(key),
             None => key == Key::Str("*"),
         }
     }
 
-    fn preserves(&self, key: Key) -> bool {
-        self.preserve.iter().any(|v| key.same_as(v))
-    }
-
-    /// `mangleName( $key, $preserveKeys )`; the flag says whether the name may repeat an earlier one.
-    fn name_of(&self, key: Key<'a>) -> (Cow<'a, str>, bool) {
-        let preserved = self.preserves(key);
-        (mangle_name(key.text(), preserved), preserved)
+    /// `mangleName( $key, $preserveKeys )`.
+    fn name_of(&self, key: Key<'a>) -> Cow<'a, str> {
+        mangle_name(key.text(), self.preserve.contains(key))
     }
 }
 
@@ -247,7 +297,7 @@ fn print<'v, 'a>(
     name: Option<&str>,
     value: &'v Val<'a>,
     indent: usize,
-    mut attrs: Attrs<'v, 'a>,
+    attrs: Attrs<'v, 'a>,
 ) {
     let indent = if name.is_some() { indent + 2 } else { indent };
     let Val::Array(entries) = value else {
@@ -260,20 +310,25 @@ fn print<'v, 'a>(
     };
     let meta = Meta::of(entries);
     let indexed_tag: Cow<str> = match meta.element {
-        Some(tag) => mangle_name(tag.php_string(), tag_is_preserved(&meta, tag)),
+        Some(tag) => mangle_name(
+            tag.php_string(),
+            Key::of_val(tag).is_some_and(|k| meta.preserve.contains(k)),
+        ),
         None => Cow::Borrowed("_v"),
     };
 
     let mut content_value: Option<Cow<'v, Val<'a>>> = None;
-    let mut children: Vec<(Cow<'a, str>, Child<'v, 'a>)> = Vec::new();
+    let may_repeat = !meta.preserve.0.is_empty();
+    let mut attrs = NameMap::new(attrs, may_repeat);
+    let mut children: NameMap<'a, Child<'v, 'a>> = NameMap::new(Vec::new(), may_repeat);
     let mut indexed: Vec<(i64, Cow<'v, Val<'a>>)> = Vec::new();
     for (key, original) in entries {
         let key = *key;
-        if key.is_metadata() && !meta.preserves(key) {
+        if key.is_metadata() && !meta.preserve.contains(key) {
             continue;
         }
         let v = match original {
-            Val::Bool(b) if !meta.bc_bools.iter().any(|bc| key.same_as(bc)) => {
+            Val::Bool(b) if !meta.bc_bools.contains(key) => {
                 Cow::Owned(Val::Str(if *b { "true" } else { "false" }))
             }
             _ => Cow::Borrowed(original),
@@ -283,30 +338,28 @@ fn print<'v, 'a>(
         } else if let Key::Int(i) = key {
             indexed.push((i, v));
         } else if let Cow::Borrowed(array @ Val::Array(_)) = v {
-            set_child(&mut children, meta.name_of(key), Child::Array(array));
-        } else if name.is_none() || meta.subelements.iter().any(|s| key.same_as(s)) {
-            set_child(&mut children, meta.name_of(key), Child::Wrapped(v));
+            children.set(meta.name_of(key), Child::Array(array));
+        } else if name.is_none() || meta.subelements.contains(key) {
+            children.set(meta.name_of(key), Child::Wrapped(v));
         } else if let Val::Bool(b) = original {
             if *b {
-                let (attr, repeat) = meta.name_of(key);
-                set_attr(&mut attrs, attr, Cow::Owned(Val::Str("")), repeat);
+                attrs.set(meta.name_of(key), Cow::Owned(Val::Str("")));
             }
         } else if !matches!(*v, Val::Null) {
-            let (attr, repeat) = meta.name_of(key);
-            set_attr(&mut attrs, attr, v, repeat);
+            attrs.set(meta.name_of(key), v);
         }
     }
 
     // `$content !== null`: a null content value counts as no content at all.
     let mut content = content_value.filter(|c| !matches!(**c, Val::Null));
     if let Some(c) = content.take() {
-        let content_name = meta.name_of(match meta.content_key {
-            Some(Val::Str(s)) => Key::Str(s),
-            Some(Val::Int(n)) => Key::Int(*n),
-            _ => Key::Str("*"),
-        });
+        let content_name = meta.name_of(
+            meta.content_key
+                .and_then(Key::of_val)
+                .unwrap_or(Key::Str("*")),
+        );
         if !children.is_empty() || !indexed.is_empty() {
-            set_child(&mut children, content_name, Child::Wrapped(c));
+            children.set(content_name, Child::Wrapped(c));
         } else {
             content = Some(c);
         }
@@ -315,16 +368,16 @@ fn print<'v, 'a>(
     match (content, name) {
         (Some(c), Some(name)) if !matches!(*c, Val::Array(_)) => {
             // Scalar content: `xml:space="preserve"` unless an attribute of that name exists already.
-            if !attrs.iter().any(|(n, _)| n == "xml:space") {
-                attrs.push((Cow::Borrowed("xml:space"), Cow::Owned(Val::Str("preserve"))));
+            if !attrs.contains("xml:space") {
+                attrs.set(Cow::Borrowed("xml:space"), Cow::Owned(Val::Str("preserve")));
             }
             newline(out, indent);
-            element(out, name, &attrs, &c);
+            element(out, name, &attrs.items, &c);
         }
         (Some(c), _) => {
             if let Some(name) = name {
                 newline(out, indent);
-                open_tag(out, name, &attrs);
+                open_tag(out, name, &attrs.items);
             }
             print(out, None, &c, indent, Vec::new());
             if let Some(name) = name {
@@ -335,15 +388,15 @@ fn print<'v, 'a>(
         (None, _) if children.is_empty() && indexed.is_empty() => {
             if let Some(name) = name {
                 newline(out, indent);
-                element(out, name, &attrs, &Val::Null);
+                element(out, name, &attrs.items, &Val::Null);
             }
         }
         (None, _) => {
             if let Some(name) = name {
                 newline(out, indent);
-                open_tag(out, name, &attrs);
+                open_tag(out, name, &attrs.items);
             }
-            for (child_name, child) in &children {
+            for (child_name, child) in &children.items {
                 match child {
                     Child::Array(array) => print(out, Some(child_name), array, indent, Vec::new()),
                     Child::Wrapped(v) => print_wrapped(out, child_name, v, indent),
@@ -363,24 +416,6 @@ fn print<'v, 'a>(
             }
         }
     }
-}
-
-fn tag_is_preserved(meta: &Meta, tag: &Val) -> bool {
-    meta.preserve.iter().any(|p| p == &tag)
-}
-
-fn set_child<'v, 'a>(
-    children: &mut Vec<(Cow<'a, str>, Child<'v, 'a>)>,
-    (name, may_repeat): (Cow<'a, str>, bool),
-    child: Child<'v, 'a>,
-) {
-    if may_repeat {
-        if let Some(slot) = children.iter_mut().find(|(n, _)| *n == name) {
-            slot.1 = child;
-            return;
-        }
-    }
-    children.push((name, child));
 }
 
 /// `recXmlPrint( $name, [ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ], $indent )`.
@@ -417,15 +452,21 @@ fn newline(out: &mut Vec<u8>, indent: usize) {
 fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Val>)]) {
     out.push(b'<');
     out.extend_from_slice(name.as_bytes());
+    // `a\n` is the attribute `a` to a parser: such a name is mangled if that would repeat an attribute.
+    fn bare(name: &str) -> &str {
+        name.strip_suffix('\n').unwrap_or(name)
+    }
+    let repeated: Option<HashSet<&str>> = attrs.iter().any(|(n, _)| n.ends_with('\n')).then(|| {
+        let mut seen = HashSet::new();
+        attrs
+            .iter()
+            .map(|(n, _)| bare(n))
+            .filter(|n| !seen.insert(*n))
+            .collect()
+    });
     for (attr, value) in attrs {
         out.push(b' ');
-        // `a\n` is the attribute `a` to a parser: mangle it if that would repeat an attribute.
-        let bare = |n: &str| n.strip_suffix('\n').unwrap_or(n).len();
-        if attr.ends_with('\n')
-            && attrs
-                .iter()
-                .any(|(n, _)| n != attr && n[..bare(n)] == attr[..bare(attr)])
-        {
+        if attr.ends_with('\n') && repeated.as_ref().is_some_and(|r| r.contains(bare(attr))) {
             out.extend_from_slice(mangle_always(attr).as_bytes());
         } else {
             out.extend_from_slice(attr.as_bytes());
@@ -685,6 +726,8 @@ mod tests {
             json!({ "_subelements": ["s"], "s": "sub", "_BC_bools": ["t", 0], "t": true, "0": false, "f": false }),
             json!({ "": "empty", "1x": "digit", "a:b": "colon", "é": "ok", "\u{FFFF}": "bad", "a\n": "nl", "-1": 1, "01": 2 }),
             json!({ "_type": "array", "0": "x" }),
+            json!({ "a": 1, "a\n": 2, "b\n": 3 }),
+            json!({ "_preservekeys": ["a", "_a.20.b"], "a b": 1, "_a.20.b": 2, "c": [], "_c": [] }),
         ];
         let mut cases = Vec::new();
         for ctx in [&ctx, &patrolling, &np_only, &hostile_ctx] {
@@ -854,6 +897,35 @@ mod tests {
             attr(&elements[0], "comment"),
             Some(carried(&event.comment).as_str())
         );
+    }
+
+    #[test]
+    fn long_metadata_lists_are_handled() {
+        let mut params = serde_json::Map::new();
+        let names: Vec<String> = (0..3000).map(|i| format!("k{i}")).collect();
+        for name in &names {
+            params.insert(name.clone(), json!(name));
+            params.insert(format!("_{name}"), json!(1));
+        }
+        params.insert("_subelements".into(), json!(names));
+        params.insert(
+            "_preservekeys".into(),
+            json!(names.iter().map(|n| format!("_{n}")).collect::<Vec<_>>()),
+        );
+        let event = samples::log(Some(Value::Object(params)));
+        // Sorted lists keep formatting linear in the key count (quick-xml's own duplicate-attribute check,
+        // used by `parse`, is quadratic, hence the modest size).
+        let elements = parse(&format(&event, &samples::context()));
+        let log_params = elements
+            .iter()
+            .find(|e| e.name == "log_params")
+            .expect("log_params");
+        assert_eq!(log_params.attrs.len(), 3000, "the preserved `_k…` keys");
+        let subelements = elements
+            .iter()
+            .filter(|e| e.depth == 2 && e.name.starts_with('k'))
+            .count();
+        assert_eq!(subelements, 3000);
     }
 
     #[test]
