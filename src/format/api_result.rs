@@ -11,31 +11,60 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use serde_json::Value as Json;
+
 use super::php_value::{Array, Key, Value};
 
 const ARMOR_KVP: &str = "_name";
 /// The BC value key for armoured kvp items (`'*'`, since the BC transform is on).
 const KVP_VALUE_KEY: &str = "*";
 
-/// Applies the transformations to one array and, recursively, to every array inside it.
-pub fn transform(data_in: Array<'_>) -> Array<'_> {
-    let mut preserve: Vec<String> = match data_in.get("_preservekeys") {
+/// The PHP value `json_decode( $json, true )` gives, with the transformations applied to every array in it.
+pub fn transform(json: &Json) -> Value<'_> {
+    match json {
+        Json::Array(_) | Json::Object(_) => Value::Array(transform_array(json)),
+        scalar => Value::from_json(scalar),
+    }
+}
+
+/// The transformations for one array (a JSON array or object), recursing into its data but not into its
+/// metadata, as PHP does.
+fn transform_array(json: &Json) -> Array<'_> {
+    let mut preserve: Vec<&str> = match json.get("_preservekeys") {
         // `(array)$data['_preservekeys']`: a lone string counts as a one-element list.
-        Some(Value::Str(s)) => vec![s.to_string()],
-        Some(v) => v.string_items().into_iter().map(str::to_owned).collect(),
-        None => Vec::new(),
+        Some(Json::String(s)) => vec![s.as_str()],
+        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
+        Some(Json::Object(map)) => map.values().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
     };
     preserve.sort_unstable();
-    let mut metadata = Array::default();
-    let mut data = Array::default();
-    for (k, v) in data_in.0 {
-        let preserved =
-            matches!(&k, Key::Str(s) if preserve.binary_search_by(|p| p.as_str().cmp(s)).is_ok());
+    let entries: Vec<(Key<'_>, &Json)> = match json {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Key::Int(i as i64), v))
+            .collect(),
+        Json::Object(map) => map
+            .iter()
+            .map(|(k, v)| (Key::parse(k.as_str()), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Room for the metadata and the `_type` appended at the end, so that appending never reallocates.
+    let mut metadata = Array(Vec::with_capacity(4));
+    let mut data = Array(Vec::with_capacity(entries.len() + 1));
+    let (mut all_int, mut max_key) = (true, -1i64);
+    for (k, v) in entries {
+        let preserved = matches!(&k, Key::Str(s) if preserve.binary_search(&s.as_ref()).is_ok());
         if k.is_metadata() && !preserved {
-            metadata.0.push((k, v));
-        } else {
-            data.0.push((k, v));
+            metadata.0.push((k, Value::from_json(v)));
+            continue;
         }
+        match k {
+            Key::Str(_) => all_int = false,
+            Key::Int(n) => max_key = max_key.max(n),
+        }
+        data.0.push((k, transform(v)));
     }
 
     // `_type` as a string; anything else behaves like 'default' (see the module doc).
@@ -56,18 +85,6 @@ pub fn transform(data_in: Array<'_>) -> Array<'_> {
         ("BCkvp", Some(name)) => name.clone(),
         _ => Value::str(ARMOR_KVP),
     };
-
-    let mut all_int = true;
-    let mut max_key = -1i64;
-    for (k, v) in &mut data.0 {
-        if let Value::Array(a) = v {
-            *a = transform(std::mem::take(a));
-        }
-        match k {
-            Key::Str(_) => all_int = false,
-            Key::Int(n) => max_key = max_key.max(*n),
-        }
-    }
     let default_type = if all_int && max_key == data.0.len() as i64 - 1 {
         "array"
     } else {

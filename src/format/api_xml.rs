@@ -328,6 +328,14 @@ fn mangle<'a>(name: Cow<'a, str>, preserve: &[&str]) -> Cow<'a, str> {
     if name.is_empty() {
         return Cow::Borrowed("_");
     }
+    let bytes = name.as_bytes();
+    if bytes[0].is_ascii_alphabetic()
+        && bytes[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return name;
+    }
     // PHP tests /^[$nsc][$nc]*$/, and `$` also matches before a final newline: "a\n" passes unmangled
     // (still well-formed, as whitespace after a name).
     let mut chars = name.strip_suffix('\n').unwrap_or(&name).chars();

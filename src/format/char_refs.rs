@@ -17,11 +17,8 @@ pub fn decode(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     let mut done = 0;
     let mut pos = first;
-    while pos < bytes.len() {
-        if bytes[pos] != b'&' {
-            pos += 1;
-            continue;
-        }
+    while let Some(found) = bytes[pos..].iter().position(|&b| b == b'&') {
+        pos += found;
         let Some((end, decoded)) = reference_at(text, pos + 1) else {
             pos += 1;
             continue;

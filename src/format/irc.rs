@@ -18,7 +18,7 @@ use crate::event::{ChangeType, Event, Patrolled};
 /// `IRCColourfulRCFeedFormatter::cleanupForIRC()`: decode character references, `\n` to a space, drop `\r`.
 fn cleanup(text: &str) -> Cow<'_, str> {
     let decoded = char_refs::decode(text);
-    if !decoded.contains(['\n', '\r']) {
+    if !decoded.bytes().any(|b| b == b'\n' || b == b'\r') {
         return decoded;
     }
     Cow::Owned(
@@ -28,6 +28,12 @@ fn cleanup(text: &str) -> Cow<'_, str> {
             .map(|c| if c == '\n' { ' ' } else { c })
             .collect(),
     )
+}
+
+fn push(line: &mut Vec<u8>, parts: &[&str]) {
+    for part in parts {
+        line.extend_from_slice(part.as_bytes());
+    }
 }
 
 pub fn format(event: &Event, ctx: &FeedContext) -> Option<Vec<u8>> {
@@ -79,13 +85,16 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Option<Vec<u8>> {
     let mut line = Vec::with_capacity(128 + title.len() + user.len() + comment.len());
     match &ctx.irc_interwiki_prefix {
         Some(prefix) => {
-            let _ = write!(line, "\x0314[[\x0303{prefix}:\x0307{title}\x0314]]");
+            push(
+                &mut line,
+                &["\x0314[[\x0303", prefix, ":\x0307", &title, "\x0314]]"],
+            );
         }
         None => {
-            let _ = write!(line, "\x0314[[\x0307{title}\x0314]]");
+            push(&mut line, &["\x0314[[\x0307", &title, "\x0314]]"]);
         }
     }
-    let _ = write!(line, "\x034 {flag}\x0310 \x0302");
+    push(&mut line, &["\x034 ", &flag, "\x0310 \x0302"]);
     if !is_log {
         line.extend_from_slice(ctx.canonical_server.as_bytes());
         line.extend_from_slice(ctx.script.as_bytes());
@@ -102,7 +111,10 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Option<Vec<u8>> {
             let _ = write!(line, "&rcid={}", event.rc_id);
         }
     }
-    let _ = write!(line, "\x03 \x035*\x03 \x0303{user}\x03 \x035*\x03 ");
+    push(
+        &mut line,
+        &["\x03 \x035*\x03 \x0303", &user, "\x03 \x035*\x03 "],
+    );
     if let (Some(old), Some(new)) = (event.old_len, event.new_len) {
         // i128: no overflow whatever the lengths (PHP would switch to floats there).
         let diff = i128::from(new) - i128::from(old);
@@ -114,7 +126,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Option<Vec<u8>> {
             write!(line, "({diff})")
         };
     }
-    let _ = write!(line, " \x0310{comment}\x03");
+    push(&mut line, &[" \x0310", &comment, "\x03"]);
     if line.contains(&b'\n') || line.contains(&b'\r') {
         line.retain(|&b| b != b'\r');
         for b in &mut line {

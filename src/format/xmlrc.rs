@@ -16,7 +16,7 @@ use super::api_xml;
 use super::php_value::Value;
 use super::xml_chars::{push_attr, push_text};
 use crate::context::FeedContext;
-use crate::event::{iso8601, ChangeType, Event, Patrolled};
+use crate::event::{civil_from_unix, iso8601, ChangeType, Event, Patrolled};
 
 fn attr(out: &mut Vec<u8>, name: &str, value: &str) {
     out.push(b' ');
@@ -45,6 +45,31 @@ fn push_int(out: &mut Vec<u8>, value: i64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// `wfTimestamp( TS_ISO_8601, ... )` (what [`crate::event::iso8601`] returns), written without `fmt`.
+fn push_iso8601(out: &mut Vec<u8>, secs: i64) {
+    let (year, month, day, hour, minute, second) = civil_from_unix(secs);
+    if (0..=9999).contains(&year) {
+        let pad2 = |out: &mut Vec<u8>, n: u32| {
+            out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8])
+        };
+        pad2(out, (year / 100) as u32);
+        pad2(out, (year % 100) as u32);
+        for (sep, n) in [
+            (b'-', month),
+            (b'-', day),
+            (b'T', hour),
+            (b':', minute),
+            (b':', second),
+        ] {
+            out.push(sep);
+            pad2(out, n);
+        }
+        out.push(b'Z');
+    } else {
+        out.extend_from_slice(iso8601(secs).as_bytes());
+    }
+}
+
 fn int_attr(out: &mut Vec<u8>, name: &str, value: i64) {
     out.push(b' ');
     out.extend_from_slice(name.as_bytes());
@@ -65,7 +90,7 @@ fn flag_attr(out: &mut Vec<u8>, name: &str, on: bool) {
 pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
     let props = &ctx.xmlrc_props;
     let mut out =
-        Vec::with_capacity(384 + event.title.len() + event.comment.len() + event.user.len());
+        Vec::with_capacity(1024 + event.title.len() + event.comment.len() + event.user.len());
     out.extend_from_slice(b"<rc");
     attr(&mut out, "type", event.change_type.name());
     if props.title {
@@ -98,7 +123,9 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
         int_attr(&mut out, "newlen", event.new_len.unwrap_or(0));
     }
     if props.timestamp {
-        attr(&mut out, "timestamp", &iso8601(event.timestamp));
+        out.extend_from_slice(b" timestamp=\"");
+        push_iso8601(&mut out, event.timestamp);
+        out.push(b'"');
     }
     if props.comment {
         attr(&mut out, "comment", &event.comment);
@@ -139,10 +166,8 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
         int_attr(&mut out, "logid", log.id);
         attr(&mut out, "logtype", &log.log_type);
         attr(&mut out, "logaction", &log.action);
-        match log.params_api.as_ref().map(Value::from_json) {
-            Some(Value::Array(params)) => {
-                logparams = Some(Value::Array(api_result::transform(params)))
-            }
+        match log.params_api.as_ref().map(api_result::transform) {
+            Some(params @ Value::Array(_)) => logparams = Some(params),
             Some(Value::Bool(on)) => flag_attr(&mut out, "logparams", on),
             Some(Value::Null) | None => {}
             Some(scalar) => attr(&mut out, "logparams", &scalar.to_php_string()),
@@ -385,6 +410,24 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_match_iso8601() {
+        for secs in [
+            0,
+            1_795_302_333,
+            951_782_400,
+            253_402_300_799,
+            -1,
+            -62_135_596_800,
+            253_402_300_800,
+            -62_135_596_801,
+        ] {
+            let mut out = Vec::new();
+            push_iso8601(&mut out, secs);
+            assert_eq!(String::from_utf8(out).unwrap(), iso8601(secs), "{secs}");
+        }
+    }
+
+    #[test]
     fn empty_property_set_is_a_short_element() {
         let mut ctx = samples::context();
         ctx.xmlrc_props = XmlrcProps::parse("").unwrap();
@@ -444,13 +487,7 @@ mod tests {
 
     fn ours(params: &Json) -> String {
         let mut out = Vec::new();
-        if let Value::Array(arr) = Value::from_json(params) {
-            api_xml::print(
-                &mut out,
-                Some("logparams"),
-                &Value::Array(api_result::transform(arr)),
-            );
-        }
+        api_xml::print(&mut out, Some("logparams"), &api_result::transform(params));
         String::from_utf8(out).unwrap()
     }
 
