@@ -7,9 +7,10 @@ library (target/release/librcemit.so, the extension's default) and publishes eve
           a loopback port nobody listens on;
   core:   JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter (same prefix), the oracles.
 `php -S` serves the wiki with the production FFI recipe of php/README.md (ffi.enable=preload, ffi.preload = the
-header php/maintenance/writePreloadHeader.php writes, opcache.preload=php/preload.php), so every action made
-over HTTP goes through the web SAPI with the preloaded FFI scope; actions made by maintenance scripts (job
-queue, edit.php) go through the CLI, where the extension loads the library with FFI::cdef.
+header php/maintenance/writePreloadHeader.php writes, opcache.preload=php/preload.php, opcache.preload_user=nobody
+when root; opcache.enable_cli=1 because php -S counts as CLI for opcache), so every action made over HTTP goes
+through the web SAPI with the preloaded FFI scope; actions made by maintenance scripts (job queue, edit.php) go
+through the CLI, where the extension loads the library with FFI::cdef.
 
 The actions are scripts/mwdrive.py's (the ones the goldens record) plus a few only checked here. After each
 action the core datagrams (sent inside the request) give the action's rc ids; the test then waits (bounded) for
@@ -385,6 +386,8 @@ def check_stats(run, status):
             problems.append(f"{k} = {s[k]}, expected {v}")
     if s["sent"] + s["send_errors"] + s["skipped"] != s["enqueued"]:
         problems.append("sent + send_errors + skipped != enqueued")
+    if s["send_errors"] > len(web):
+        problems.append(f"send_errors = {s['send_errors']}, but only the dead destination's {len(web)} may fail")
     return problems
 
 
@@ -406,7 +409,8 @@ def main():
             raise RuntimeError(f"the web SAPI did not load rcemit through the preloaded FFI scope: {status}")
         log(f"web SAPI {status['sapi']}: library {status['library']} {status['version']} loaded in mode "
             f"{status['mode']} (ffi.enable={status['ffi.enable']}, ffi.preload, opcache.preload)")
-        log("CLI: " + run.rcemit_script("rcemitStatus.php").splitlines()[0])
+        run.cli_status = run.rcemit_script("rcemitStatus.php").splitlines()[0]
+        log("CLI: " + run.cli_status)
         setup_s = time.monotonic() - started
         actions(run)
         extra_actions(run)
@@ -414,9 +418,12 @@ def main():
         status = run.web_status()
         if not status.get("flushed"):
             failures.append("rcemit_flush in the web process timed out")
-        log_file = os.path.join(wiki_dir, "rcemit.log")
-        if os.path.exists(log_file) and open(log_file).read().strip():
-            failures.append("the rcemit log channel has warnings:\n" + open(log_file).read()[:2000])
+        for log_name, pattern in (("rcemit.log", "."), ("error.log", "RcEmit|rcemit")):
+            path = os.path.join(wiki_dir, log_name)
+            lines = [l for l in open(path, errors="replace")
+                     if re.search(pattern, l)] if os.path.exists(path) else []
+            if lines:
+                failures.append(f"{log_name} has rcemit warnings or errors:\n" + "".join(lines[:10]))
     finally:
         if run.server and run.server.poll() is None:
             run.server.terminate()
@@ -432,11 +439,13 @@ def main():
             for c in run.changes:
                 f.write(json.dumps(c, default=lambda b: b.decode("utf-8", "backslashreplace"), ensure_ascii=False)
                         + "\n")
-    web = sorted({c["name"].split(" [")[0] for c in run.changes if c["via"] == "web"})
-    cli = sorted({c["name"].split(" [")[0] for c in run.changes if c["via"] == "cli"})
-    print(f"\nWeb SAPI (php -S, ffi.enable=preload, ffi.preload header, opcache.preload=php/preload.php, mode "
-          f"{status.get('mode')}): {len(web)} actions, {sum(c['via'] == 'web' for c in run.changes)} changes")
-    print(f"CLI (maintenance scripts, FFI::cdef): {len(cli)} actions: {'; '.join(cli)}\n")
+    for via, how in (("web", "web SAPI: php -S " + " ".join(f"-d {k}={v}" for k, v in run.ini.items())
+                      + f", library in FFI mode '{status.get('mode')}'"),
+                     ("cli", f"CLI: maintenance scripts, {run.cli_status}")):
+        names = list(dict.fromkeys(c["name"].split(" [")[0] for c in run.changes if c["via"] == via))
+        print(f"{how}\n  {len(names)} actions, {sum(c['via'] == via for c in run.changes)} changes: "
+              + "; ".join(names))
+    print()
     print_table(table)
     print(f"\nWeb process counters after rcemit_flush (includes the dead destination udp://127.0.0.1:"
           f"{run.dead_port}, nobody listening):")
@@ -453,7 +462,7 @@ def main():
     print(f"\nTime: setup {setup_s:.1f} s, {len(run.changes)} changes in {actions_s:.1f} s, "
           f"total {time.monotonic() - started:.1f} s")
     if failures:
-        print("\nFAIL\n" + "\n".join(failures))
+        print("\nFAIL\n" + "\n".join(failures) + "\n(--keep --dump FILE keep the wiki and write every datagram)")
         sys.exit(1)
     print("PASS: every change matched MediaWiki's own output")
 
