@@ -126,3 +126,58 @@ pub unsafe fn write_text(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_a_result_code_and_a_last_error() {
+        let code = guard(|| panic!("formatter bug {}", 42));
+        assert_eq!(code, rcemit_result::Panic);
+        assert_eq!(last_error(), "rcemit panicked: formatter bug 42");
+        assert_eq!(guard(|| Ok(())), rcemit_result::Ok);
+        // Success leaves the last error alone; a failure without detail too.
+        assert_eq!(
+            guard(|| Err(rcemit_result::QueueFull.into())),
+            rcemit_result::QueueFull
+        );
+        assert_eq!(last_error(), "rcemit panicked: formatter bug 42");
+    }
+
+    #[test]
+    fn long_details_are_cut_on_a_character_boundary() {
+        let detail = "é".repeat(MAX_ERROR_LEN);
+        guard(|| Err(Failure::with_detail(rcemit_result::InvalidConfig, detail)));
+        let kept = last_error();
+        assert!(kept.len() <= MAX_ERROR_LEN && kept.len() >= MAX_ERROR_LEN - 1);
+        assert!(kept.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn text_is_written_only_when_it_fits() {
+        let mut buf = [0xAAu8; 4];
+        let mut written = 99usize;
+        let result = unsafe { write_text("abcd", buf.as_mut_ptr(), buf.len(), &mut written) };
+        assert!(matches!(
+            result,
+            Err(Failure {
+                code: rcemit_result::BufferTooSmall,
+                ..
+            })
+        ));
+        assert_eq!((buf, written), ([0xAA; 4], 99));
+        unsafe { write_text("abc", buf.as_mut_ptr(), buf.len(), &mut written) }
+            .ok()
+            .unwrap();
+        assert_eq!((&buf, written), (b"abc\0", 3));
+        let null = unsafe { write_text("a", ptr::null_mut(), 4, &mut written) };
+        assert!(matches!(
+            null,
+            Err(Failure {
+                code: rcemit_result::NullParameter,
+                ..
+            })
+        ));
+    }
+}
