@@ -76,8 +76,9 @@ def free_udp_port():
 
 
 class E2E:
-    def __init__(self, wiki_dir):
+    def __init__(self, wiki_dir, lang, patrol):
         self.dir = wiki_dir
+        self.lang, self.patrol = lang, patrol
         names = list(RCEMIT) + list(CORE)
         self.listener = Listener(names, {name: spec[2] for name, spec in RCEMIT.items()})
         self.dead_port = free_udp_port()
@@ -87,7 +88,7 @@ class E2E:
 
     # ----- setup -----
     def setup(self):
-        self.url = make_wiki(self.dir, script_path="/w")
+        self.url = make_wiki(self.dir, lang=self.lang, script_path="/w")
         feeds = []
         for name, (fmt, _oracle, _addrs, host, prefixed) in RCEMIT.items():
             uri = f"udp://{host}:{self.listener.ports[name]}" + ("/#wiki\\t" if prefixed else "")
@@ -103,6 +104,8 @@ class E2E:
 use MediaWiki\\Extension\\RcEmit\\RcEmitFeed;
 wfLoadExtension( 'RcEmit', '{REPO}/php/extension.json' );
 $wgRCWatchCategoryMembership = true;
+$wgUseRCPatrol = {'true' if self.patrol else 'false'};
+$wgUseNPPatrol = {'true' if self.patrol else 'false'};
 $wgEnableBotPasswords = true;
 $wgGroupPermissions['sysop']['deleterevision'] = true;
 $wgDebugLogGroups['error'] = '{self.dir}/error.log';
@@ -115,7 +118,7 @@ $wgRCFeeds = [];
         self.serve()
         self.admin, self.anon = Api(self.url), Api(self.url)
         info = self.anon.call(action="query", meta="siteinfo")["query"]["general"]
-        self.ctx = {"wiki_id": info["wikiid"], "use_rc_patrol": True, "use_np_patrol": True}
+        self.ctx = {"wiki_id": info["wikiid"], "use_rc_patrol": self.patrol, "use_np_patrol": self.patrol}
 
     def serve(self):
         """php -S with the production recipe of php/README.md; pid in DIR/server.pid so DIR/stop stops it."""
@@ -391,22 +394,24 @@ def check_stats(run, status):
     return problems
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--keep", action="store_true", help="keep the wiki directory")
-    p.add_argument("--dump", metavar="FILE", help="write every change's datagrams and oracles as JSON lines")
-    args = p.parse_args()
+# The runs: content language (the IRC feed names Special:Log in it) and patrolling (flags, rcid in IRC URLs).
+RUNS = [("en", True), ("de", False)]
+
+
+def one_run(lang, patrol, args):
+    """Creates a wiki, performs every action, prints the run's report; returns its failures."""
     started = time.monotonic()
-    if not os.path.exists(LIBRARY):
-        sys.exit(f"e2e: {LIBRARY} is missing; run `cargo build --release` first")
-    wiki_dir = tempfile.mkdtemp(prefix="rcemit-e2e.")
-    run = E2E(wiki_dir)
+    wiki_dir = tempfile.mkdtemp(prefix=f"rcemit-e2e-{lang}.")
+    run = E2E(wiki_dir, lang, patrol)
     failures = []
+    print(f"== run {lang}: content language {lang}, patrolling {'on' if patrol else 'off'}", flush=True)
     try:
         run.setup()
         status = run.web_status()
         if status.get("mode") != "scope":
-            raise RuntimeError(f"the web SAPI did not load rcemit through the preloaded FFI scope: {status}")
+            tail = open(os.path.join(wiki_dir, "server.log"), errors="replace").read()[-2000:]
+            raise RuntimeError(f"the web SAPI did not load rcemit through the preloaded FFI scope: {status}\n"
+                               f"(as root, user nobody must be able to read {REPO}/php); php -S log:\n{tail}")
         log(f"web SAPI {status['sapi']}: library {status['library']} {status['version']} loaded in mode "
             f"{status['mode']} (ffi.enable={status['ffi.enable']}, ffi.preload, opcache.preload)")
         run.cli_status = run.rcemit_script("rcemitStatus.php").splitlines()[0]
@@ -420,8 +425,8 @@ def main():
             failures.append("rcemit_flush in the web process timed out")
         for log_name, pattern in (("rcemit.log", "."), ("error.log", "RcEmit|rcemit")):
             path = os.path.join(wiki_dir, log_name)
-            lines = [l for l in open(path, errors="replace")
-                     if re.search(pattern, l)] if os.path.exists(path) else []
+            lines = [line for line in open(path, errors="replace")
+                     if re.search(pattern, line)] if os.path.exists(path) else []
             if lines:
                 failures.append(f"{log_name} has rcemit warnings or errors:\n" + "".join(lines[:10]))
     finally:
@@ -435,10 +440,10 @@ def main():
 
     table, diffs = compare(run)
     if args.dump:
-        with open(args.dump, "w") as f:
+        with open(args.dump, "a") as f:
             for c in run.changes:
-                f.write(json.dumps(c, default=lambda b: b.decode("utf-8", "backslashreplace"), ensure_ascii=False)
-                        + "\n")
+                f.write(json.dumps(dict(c, run=lang), default=lambda b: b.decode("utf-8", "backslashreplace"),
+                                   ensure_ascii=False) + "\n")
     for via, how in (("web", "web SAPI: php -S " + " ".join(f"-d {k}={v}" for k, v in run.ini.items())
                       + f", library in FFI mode '{status.get('mode')}'"),
                      ("cli", f"CLI: maintenance scripts, {run.cli_status}")):
@@ -460,9 +465,28 @@ def main():
         for n, extra in c.get("extra", {}).items():
             failures.append(f"{n}: {len(extra)} extra datagram(s) after {c['name']!r}: {extra[:2]!r}")
     print(f"\nTime: setup {setup_s:.1f} s, {len(run.changes)} changes in {actions_s:.1f} s, "
-          f"total {time.monotonic() - started:.1f} s")
+          f"run {time.monotonic() - started:.1f} s\n", flush=True)
+    return [f"[{lang}] {f}" for f in failures]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--keep", action="store_true", help="keep the wiki directories")
+    p.add_argument("--dump", metavar="FILE", help="write every change's datagrams and oracles as JSON lines")
+    p.add_argument("--run", choices=[lang for lang, _ in RUNS], action="append", help="only this run")
+    args = p.parse_args()
+    started = time.monotonic()
+    if not os.path.exists(LIBRARY):
+        sys.exit(f"e2e: {LIBRARY} is missing; run `cargo build --release` first")
+    if args.dump:
+        open(args.dump, "w").close()
+    failures = []
+    for lang, patrol in RUNS:
+        if not args.run or lang in args.run:
+            failures += one_run(lang, patrol, args)
+    print(f"e2e total {time.monotonic() - started:.1f} s")
     if failures:
-        print("\nFAIL\n" + "\n".join(failures) + "\n(--keep --dump FILE keep the wiki and write every datagram)")
+        print("\nFAIL\n" + "\n".join(failures) + "\n(--keep --dump FILE keep the wikis and write every datagram)")
         sys.exit(1)
     print("PASS: every change matched MediaWiki's own output")
 
