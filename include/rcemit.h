@@ -215,7 +215,8 @@ rcemit_result rcemit_feed_emit(uint32_t feed,
  * Waits until every event queued before the call has been sent (or dropped and counted), at most
  * `timeout_ms` milliseconds; RCEMIT_RESULT_TIMEOUT if that was not enough. Returns at once when this
  * process has emitted nothing. Meant for tests and process shutdown, not for the request path.
- * Thread-safe.
+ * The library also does this by itself when the process calls exit() (an atexit handler registered with
+ * the first sender, bounded by 500 ms), so a short-lived process delivers what it queued. Thread-safe.
  */
 rcemit_result rcemit_flush(uint32_t timeout_ms);
 

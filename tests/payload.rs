@@ -217,7 +217,7 @@ fn empty_fields_decode() {
     assert_eq!(decode(&encode(&event)).unwrap(), event);
     let all_empty: Vec<u8> = {
         let mut p = b"RCE\x01".to_vec();
-        p.extend(std::iter::repeat(0u8).take(8 * INT_COUNT));
+        p.extend(std::iter::repeat_n(0u8, 8 * INT_COUNT));
         for _ in 0..STRING_COUNT {
             p.extend_from_slice(&0u32.to_le_bytes());
         }

@@ -133,7 +133,8 @@ pub unsafe extern "C" fn rcemit_feed_emit(
 /// Waits until every event queued before the call has been sent (or dropped and counted), at most
 /// `timeout_ms` milliseconds; RCEMIT_RESULT_TIMEOUT if that was not enough. Returns at once when this
 /// process has emitted nothing. Meant for tests and process shutdown, not for the request path.
-/// Thread-safe.
+/// The library also does this by itself when the process calls exit() (an atexit handler registered with
+/// the first sender, bounded by 500 ms), so a short-lived process delivers what it queued. Thread-safe.
 #[no_mangle]
 pub extern "C" fn rcemit_flush(timeout_ms: u32) -> rcemit_result {
     guard(|| {

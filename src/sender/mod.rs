@@ -3,9 +3,10 @@
 //! `rcemit-sender`, started lazily by the first emit.
 //!
 //! Files: [`registry`] (feed handles), [`runtime`] (queue, thread lifecycle, fork), [`worker`] (the thread),
-//! [`destinations`] (sockets, DNS), [`stats`] (counters), [`fork`] (fork detection).
+//! [`destinations`] (sockets, DNS), [`stats`] (counters), [`fork`] (fork detection), [`exit`] (flush at exit).
 
 pub mod destinations;
+pub mod exit;
 pub mod fork;
 pub mod registry;
 pub mod runtime;

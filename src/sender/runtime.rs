@@ -99,6 +99,7 @@ pub fn current() -> &'static Runtime {
 fn slow_path() -> &'static Runtime {
     // Before locking: a fork after this point gives the child a new generation, which frees the lock there.
     fork::register();
+    super::exit::register();
     let _lock = Lock::acquire();
     let runtime = match existing() {
         Some(runtime) => runtime,
