@@ -30,7 +30,14 @@ pub fn transform(json: &Json) -> Value<'_> {
 /// The transformations for one array (a JSON array or object), recursing into its data but not into its
 /// metadata, as PHP does.
 fn transform_array(json: &Json) -> Array<'_> {
-    let mut preserve: Vec<&str> = match json.get("_preservekeys") {
+    let preserve_value = match json {
+        Json::Object(map) => map
+            .iter()
+            .find(|(k, _)| *k == "_preservekeys")
+            .map(|(_, v)| v),
+        _ => None,
+    };
+    let mut preserve: Vec<&str> = match preserve_value {
         // `(array)$data['_preservekeys']`: a lone string counts as a one-element list.
         Some(Json::String(s)) => vec![s.as_str()],
         Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
@@ -38,34 +45,36 @@ fn transform_array(json: &Json) -> Array<'_> {
         _ => Vec::new(),
     };
     preserve.sort_unstable();
-    let entries: Vec<(Key<'_>, &Json)> = match json {
-        Json::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Key::Int(i as i64), v))
-            .collect(),
-        Json::Object(map) => map
-            .iter()
-            .map(|(k, v)| (Key::parse(k.as_str()), v))
-            .collect(),
-        _ => Vec::new(),
+    let mut split = Split {
+        preserve,
+        // Room for the metadata and the `_type` appended at the end, so appending never reallocates.
+        metadata: Array(Vec::with_capacity(4)),
+        data: Array(Vec::new()),
+        all_int: true,
+        max_key: -1,
     };
-    // Room for the metadata and the `_type` appended at the end, so that appending never reallocates.
-    let mut metadata = Array(Vec::with_capacity(4));
-    let mut data = Array(Vec::with_capacity(entries.len() + 1));
-    let (mut all_int, mut max_key) = (true, -1i64);
-    for (k, v) in entries {
-        let preserved = matches!(&k, Key::Str(s) if preserve.binary_search(&s.as_ref()).is_ok());
-        if k.is_metadata() && !preserved {
-            metadata.0.push((k, Value::from_json(v)));
-            continue;
+    match json {
+        Json::Array(items) => {
+            split.data.0.reserve_exact(items.len() + 1);
+            for (i, v) in items.iter().enumerate() {
+                split.place(Key::Int(i as i64), v);
+            }
         }
-        match k {
-            Key::Str(_) => all_int = false,
-            Key::Int(n) => max_key = max_key.max(n),
+        Json::Object(map) => {
+            split.data.0.reserve_exact(map.len() + 1);
+            for (k, v) in map {
+                split.place(Key::parse(k.as_str()), v);
+            }
         }
-        data.0.push((k, transform(v)));
+        _ => {}
     }
+    let Split {
+        mut metadata,
+        mut data,
+        all_int,
+        max_key,
+        ..
+    } = split;
 
     // `_type` as a string; anything else behaves like 'default' (see the module doc).
     let declared: &'static str = match metadata.get("_type") {
@@ -153,6 +162,31 @@ fn transform_array(json: &Json) -> Array<'_> {
             append_all(&mut data, metadata);
             data
         }
+    }
+}
+
+/// One array being split into data (transformed recursively) and metadata (kept as is).
+struct Split<'a> {
+    preserve: Vec<&'a str>,
+    metadata: Array<'a>,
+    data: Array<'a>,
+    all_int: bool,
+    max_key: i64,
+}
+
+impl<'a> Split<'a> {
+    fn place(&mut self, k: Key<'a>, v: &'a Json) {
+        let preserved =
+            matches!(&k, Key::Str(s) if self.preserve.binary_search(&s.as_ref()).is_ok());
+        if k.is_metadata() && !preserved {
+            self.metadata.0.push((k, Value::from_json(v)));
+            return;
+        }
+        match k {
+            Key::Str(_) => self.all_int = false,
+            Key::Int(n) => self.max_key = self.max_key.max(n),
+        }
+        self.data.0.push((k, transform(v)));
     }
 }
 

@@ -129,18 +129,33 @@ fn print_with<'a>(
         return;
     };
 
-    let content_key = arr.get("_content").cloned().unwrap_or(Value::str("*"));
-    let list = |key: &str| arr.get(key).map(Value::string_items).unwrap_or_default();
-    let mut subelement_keys = list("_subelements");
-    subelement_keys.extend(list("_BC_subelements"));
+    // The metadata recXmlPrint reads (`$value['_content'] ?? '*'` and so on), found in one pass.
+    let (mut content_key, mut tag_name, mut array_type) = (None, None, None);
+    let (mut subelement_keys, mut preserve, mut bc_bools) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, v) in &arr.0 {
+        let Key::Str(name) = k else { continue };
+        if !name.starts_with('_') || matches!(v, Value::Null) {
+            continue;
+        }
+        match name.as_ref() {
+            "_content" => content_key = Some(v),
+            "_element" => tag_name = Some(v),
+            "_type" => array_type = Some(v),
+            "_subelements" | "_BC_subelements" => subelement_keys.extend(v.string_items()),
+            "_preservekeys" => preserve = v.string_items(),
+            "_BC_bools" => bc_bools = v.string_items(),
+            _ => {}
+        }
+    }
+    let content_key = content_key.cloned().unwrap_or(Value::str("*"));
     let subelement_keys = sorted(subelement_keys);
-    let preserve = sorted(list("_preservekeys"));
-    let indexed_tag: Cow<str> = match arr.get("_element") {
+    let preserve = sorted(preserve);
+    let bc_bools = sorted(bc_bools);
+    let indexed_tag: Cow<str> = match tag_name {
         Some(tag) if tag.is_scalar() => mangle(tag.to_php_string(), &preserve),
         _ => Cow::Borrowed("_v"),
     };
-    let bc_bools = sorted(list("_BC_bools"));
-    let index_subelements = matches!(arr.get("_type"), Some(t) if *t != Value::str("array"));
+    let index_subelements = matches!(array_type, Some(t) if *t != Value::str("array"));
 
     let mut content: Option<Cow<Value<'a>>> = None;
     let mut subelements: NameMap<'a, Cow<Value<'a>>> = NameMap::new(false);
