@@ -28,8 +28,9 @@ test-rust:
 test-php: build
 	phpunit -c php/phpunit.xml
 
+# Every benchmark (Rust criterion + flood, PHP core-vs-rcemit in a throwaway wiki) and the plot, into docs/bench/.
 bench:
-	$(CARGO) bench
+	bash scripts/bench.sh
 
 # Regenerates tests/goldens/ from a throwaway MediaWiki (the oracle).
 goldens: deps

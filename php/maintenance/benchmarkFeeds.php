@@ -1,0 +1,342 @@
+<?php
+/**
+ * Times one RCFeed::notify() per change for core's UDP feeds and for RcEmitFeed, side by side in one process
+ * (DESIGN.md §7). Run it inside a throwaway wiki (scripts/bench.sh does):
+ *
+ *     MW_CONFIG_FILE=DIR/LocalSettings.php php php/maintenance/benchmarkFeeds.php [--runs=20000] \
+ *         [--samples=FILE] [--quantiles=FILE] [--summary=FILE]
+ *
+ * What one sample is: `RCFeed::factory( $params )->notify( $rc, $actionComment )` for every feed of the row,
+ * in sequence, as RecentChange::notifyRCFeeds() does (the factory call included: core constructs a feed per
+ * change), timed with hrtime(). Rows run interleaved: every round takes each row once, in a shuffled order,
+ * so machine noise hits all rows alike.
+ *
+ * Fairness:
+ * - Each sample gets its own RecentChange (RecentChange::newFromRow() of the change's row, made before the
+ *   clock starts), so RcEmitFeed's per-change payload cache never carries over from another sample: each
+ *   sample is one change. Warmed identically for every row, outside the clock: getTitle() and
+ *   getPerformerIdentity(), because a real save hands notifyEdit()/newLogEntry() the page and the performer
+ *   it already holds; the page row itself is in the process's LinkCache, as WikiPage::updateRevisionOn()
+ *   leaves it during a save (this script made the change itself, and the warm-up rounds read it).
+ * - Each round starts with rcemit_flush(), which waits until rcemit's sender thread is idle. Within a round
+ *   the sender needs a few µs per event while the other rows take far longer, so an RcEmit notify normally
+ *   finds the sender asleep and pays for waking it, as in a wiki where edits are far apart. (A flush before
+ *   every sample would be closer still, but costs milliseconds on a busy machine.)
+ * - Every feed of every row sends to the same loopback port that nobody reads; the hostname rows send to a
+ *   name that does not resolve (core looks it up on every notify, so that row runs fewer times).
+ *
+ * @license GPL-2.0-or-later
+ */
+
+namespace MediaWiki\Extension\RcEmit\Maintenance;
+
+use ContentHandler;
+use DatabaseLogEntry;
+use IRCColourfulRCFeedFormatter;
+use JSONRCFeedFormatter;
+use LogFormatter;
+use Maintenance;
+use MediaWiki\Extension\RcEmit\RcEmitFeed;
+use MediaWiki\MediaWikiServices;
+use RCFeed;
+use RecentChange;
+use Title;
+use User;
+use XMLRCFeedFormatter;
+
+$IP = getenv( 'MW_INSTALL_PATH' );
+if ( $IP === false ) {
+	$IP = is_file( '/usr/share/mediawiki/maintenance/Maintenance.php' )
+		? '/usr/share/mediawiki' : __DIR__ . '/../../../..';
+}
+require_once "$IP/maintenance/Maintenance.php";
+
+class BenchmarkFeeds extends Maintenance {
+	/** Unresolvable by definition (RFC 2606), so no answer can ever make the hostname rows cheap. */
+	private const BAD_HOST = 'rcemit-bench.invalid';
+
+	public function __construct() {
+		parent::__construct();
+		$this->requireExtension( 'RcEmit' );
+		$this->addDescription( 'Times RCFeed::notify() of core\'s XML, JSON and IRC feeds and of RcEmitFeed in ' .
+			'each format, for an edit and a log entry, interleaved in one process. Makes one edit and one ' .
+			'protection in the wiki first: run it in a throwaway wiki.' );
+		$this->addOption( 'runs', 'Samples per row (default 20000)', false, true );
+		$this->addOption( 'host-runs', 'Samples of core\'s hostname row, which resolves the name on every ' .
+			'notify (default 1000)', false, true );
+		$this->addOption( 'warmup', 'Untimed rounds first (default 200)', false, true );
+		$this->addOption( 'port', 'Loopback UDP port nobody reads (default: one free now)', false, true );
+		$this->addOption( 'samples', 'Write every sample (row TAB nanoseconds) to this file', false, true );
+		$this->addOption( 'quantiles', 'Write each row\'s latency quantiles (gnuplot blocks) to this file',
+			false, true );
+		$this->addOption( 'summary', 'Write the table and the machine as JSON to this file', false, true );
+	}
+
+	public function execute() {
+		$runs = max( 1, (int)$this->getOption( 'runs', 20000 ) );
+		$hostRuns = min( $runs, max( 1, (int)$this->getOption( 'host-runs', 1000 ) ) );
+		$port = (int)( $this->getOption( 'port' ) ?? self::deadPort() );
+		$library = RcEmitFeed::emitter()->library();
+		if ( !$library ) {
+			$this->fatalError( 'rcemit is unusable: ' . RcEmitFeed::emitter()->lastWarning() );
+		}
+
+		$changes = $this->makeChanges();
+		$rows = self::rows( "udp://127.0.0.1:$port", 'udp://' . self::BAD_HOST . ":$port" );
+		$this->output( sprintf( "%d rows, %d samples each (core hostname row: %d), destination 127.0.0.1:%d\n",
+			count( $rows ), $runs, $hostRuns, $port ) );
+
+		$warmup = (int)$this->getOption( 'warmup', 200 );
+		$this->measure( $rows, $changes, $library, $warmup, min( $warmup, 10 ) );
+		$before = $library->stats();
+		$samples = $this->measure( $rows, $changes, $library, $runs, $hostRuns );
+		$library->flush( 5000 );
+		$stats = $library->stats();
+
+		$table = self::table( $rows, $samples );
+		$this->output( self::render( $table ) );
+		$this->output( sprintf( "rcemit during the timed rounds: enqueued %d, sent %d, send_errors %d, " .
+			"unresolved %d, dropped_queue_full %d\n",
+			$stats['enqueued'] - $before['enqueued'], $stats['sent'] - $before['sent'],
+			$stats['send_errors'] - $before['send_errors'], $stats['unresolved'] - $before['unresolved'],
+			$stats['dropped_queue_full'] - $before['dropped_queue_full'] ) );
+
+		if ( $this->hasOption( 'samples' ) ) {
+			$out = fopen( $this->getOption( 'samples' ), 'w' );
+			foreach ( $samples as $name => $list ) {
+				fwrite( $out, $name . "\t" . implode( "\n$name\t", $list ) . "\n" );
+			}
+			fclose( $out );
+		}
+		if ( $this->hasOption( 'quantiles' ) ) {
+			file_put_contents( $this->getOption( 'quantiles' ), self::quantiles( $samples ) );
+		}
+		if ( $this->hasOption( 'summary' ) ) {
+			file_put_contents( $this->getOption( 'summary' ), json_encode( [
+				'date' => gmdate( 'Y-m-d\TH:i:s\Z' ),
+				'machine' => self::machine(),
+				'runs' => $runs,
+				'host_runs' => $hostRuns,
+				'rows' => $table,
+				'rcemit_stats' => array_map( static function ( $after, $was ) {
+					return $after - $was;
+				}, $stats, $before ),
+			], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES ) . "\n" );
+		}
+	}
+
+	/**
+	 * An edit and a protection of one page, made here so that this process holds the page in its LinkCache
+	 * as a saving request does.
+	 *
+	 * @return array<string,array{row:object,comment:?string}> 'edit' and 'log'
+	 */
+	private function makeChanges(): array {
+		$services = MediaWikiServices::getInstance();
+		$user = User::newSystemUser( 'RcEmit benchmark', [ 'steal' => true ] );
+		$title = Title::newFromText( 'Zürich Hauptbahnhof' );
+		$page = $services->getWikiPageFactory()->newFromTitle( $title );
+		$base = "'''Zürich Hauptbahnhof''' is the largest railway station in Switzerland.\n";
+		foreach ( [ 'Start page', '/* History */ fix link to [[Swiss Federal Railways]] & add "ref"' ] as $i => $summary ) {
+			$status = $page->doUserEditContent( ContentHandler::makeContent( $base . str_repeat( "More.\n", $i + mt_rand( 1, 99 ) ), $title ),
+				$user, $summary );
+			if ( !$status->isOK() ) {
+				$this->fatalError( 'edit failed: ' . $status->getWikiText() );
+			}
+		}
+		$cascade = false;
+		$status = $page->doUpdateRestrictions( [ 'edit' => 'sysop', 'move' => 'sysop' ],
+			[ 'edit' => 'infinity', 'move' => '20300101000000' ], $cascade, 'Persistent vandalism', $user );
+		if ( !$status->isOK() ) {
+			$this->fatalError( 'protection failed: ' . $status->getWikiText() );
+		}
+
+		$dbr = $this->getDB( DB_PRIMARY );
+		$query = RecentChange::getQueryInfo();
+		$changes = [];
+		foreach ( [ 'edit' => RC_EDIT, 'log' => RC_LOG ] as $kind => $type ) {
+			$row = $dbr->selectRow( $query['tables'], $query['fields'], [ 'rc_type' => $type ], __METHOD__,
+				[ 'ORDER BY' => 'rc_id DESC' ], $query['joins'] );
+			if ( !$row ) {
+				$this->fatalError( "no $kind row in recentchanges" );
+			}
+			$comment = null;
+			if ( $type === RC_LOG ) {
+				// What the saving request hands notify() for a log row (mExtra['actionCommentIRC']).
+				$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
+				$comment = LogFormatter::newFromEntry( $entry )->getIRCActionComment();
+			}
+			$changes[$kind] = [ 'row' => $row, 'comment' => $comment ];
+		}
+		return $changes;
+	}
+
+	/**
+	 * The rows: name => [kind, reference row for "x core XML", reference row of the same format, feeds].
+	 *
+	 * @return array<string,array{0:string,1:string,2:?string,3:array[]}>
+	 */
+	private static function rows( string $uri, string $badUri ): array {
+		$core = static function ( string $formatter, string $uri ): array {
+			return [ 'uri' => $uri, 'formatter' => $formatter, 'add_interwiki_prefix' => false ];
+		};
+		$rcemit = static function ( string $format, string $uri ): array {
+			return [ 'class' => RcEmitFeed::class, 'uri' => $uri, 'format' => $format,
+				'add_interwiki_prefix' => false ];
+		};
+		$rows = [];
+		foreach ( [ 'edit', 'log' ] as $kind ) {
+			$coreXml = "core xml $kind";
+			$rows += [
+				$coreXml => [ $kind, $coreXml, null, [ $core( XMLRCFeedFormatter::class, $uri ) ] ],
+				"core json $kind" => [ $kind, $coreXml, null, [ $core( JSONRCFeedFormatter::class, $uri ) ] ],
+				"core irc $kind" => [ $kind, $coreXml, null, [ $core( IRCColourfulRCFeedFormatter::class, $uri ) ] ],
+				"rcemit xmlrc $kind" => [ $kind, $coreXml, $coreXml, [ $rcemit( 'xmlrc', $uri ) ] ],
+				"rcemit json $kind" => [ $kind, $coreXml, "core json $kind", [ $rcemit( 'json', $uri ) ] ],
+				"rcemit xml $kind" => [ $kind, $coreXml, $coreXml, [ $rcemit( 'xml', $uri ) ] ],
+				"rcemit irc $kind" => [ $kind, $coreXml, "core irc $kind", [ $rcemit( 'irc', $uri ) ] ],
+				"core 3 feeds $kind" => [ $kind, $coreXml, null, [ $core( XMLRCFeedFormatter::class, $uri ),
+					$core( JSONRCFeedFormatter::class, $uri ), $core( IRCColourfulRCFeedFormatter::class, $uri ) ] ],
+				"rcemit 3 feeds $kind" => [ $kind, $coreXml, "core 3 feeds $kind", [ $rcemit( 'xmlrc', $uri ),
+					$rcemit( 'json', $uri ), $rcemit( 'irc', $uri ) ] ],
+			];
+		}
+		$rows['core xml edit, hostname'] = [ 'edit', 'core xml edit', 'core xml edit',
+			[ $core( XMLRCFeedFormatter::class, $badUri ) ] ];
+		$rows['rcemit xmlrc edit, hostname'] = [ 'edit', 'core xml edit', 'rcemit xmlrc edit',
+			[ $rcemit( 'xmlrc', $badUri ) ] ];
+		foreach ( $rows as &$row ) {
+			foreach ( $row[3] as &$params ) {
+				// What notifyRCFeeds() adds before RCFeed::factory().
+				$params += [ 'omit_bots' => false, 'omit_anon' => false, 'omit_user' => false,
+					'omit_minor' => false, 'omit_patrolled' => false ];
+			}
+		}
+		return $rows;
+	}
+
+	/**
+	 * Runs $runs interleaved rounds; the core hostname row takes part in $hostRuns of them, spread evenly.
+	 *
+	 * @return array<string,int[]> Nanoseconds per sample, by row
+	 */
+	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns ): array {
+		$samples = array_fill_keys( array_keys( $rows ), [] );
+		$names = array_keys( $rows );
+		$hostEvery = $runs / max( 1, $hostRuns );
+		$nextHost = 0.0;
+		for ( $round = 0; $round < $runs; $round++ ) {
+			shuffle( $names );
+			$library->flush( 1000 );
+			$withHost = $round >= $nextHost;
+			if ( $withHost ) {
+				$nextHost += $hostEvery;
+			}
+			foreach ( $names as $name ) {
+				if ( $name === 'core xml edit, hostname' && !$withHost ) {
+					continue;
+				}
+				[ $kind, , , $feeds ] = $rows[$name];
+				$rc = RecentChange::newFromRow( $changes[$kind]['row'] );
+				$rc->getTitle();
+				$rc->getPerformerIdentity();
+				$actionComment = $changes[$kind]['comment'];
+
+				$start = hrtime( true );
+				foreach ( $feeds as $params ) {
+					RCFeed::factory( $params )->notify( $rc, $actionComment );
+				}
+				$samples[$name][] = hrtime( true ) - $start;
+			}
+		}
+		return $samples;
+	}
+
+	/**
+	 * @return array<string,array> By row: runs, median_us, p99_us, x_core_xml, x_core_same, reference names
+	 */
+	private static function table( array $rows, array $samples ): array {
+		$medians = [];
+		$table = [];
+		foreach ( $samples as $name => $list ) {
+			sort( $list );
+			$medians[$name] = self::percentile( $list, 0.5 );
+			$table[$name] = [
+				'runs' => count( $list ),
+				'median_us' => round( $medians[$name] / 1000, 2 ),
+				'p99_us' => round( self::percentile( $list, 0.99 ) / 1000, 2 ),
+			];
+		}
+		foreach ( $rows as $name => [ , $coreXml, $same ] ) {
+			$table[$name]['x_core_xml'] = round( $medians[$name] / $medians[$coreXml], 3 );
+			$table[$name]['x_reference'] = $same === null ? null : round( $medians[$name] / $medians[$same], 3 );
+			$table[$name]['reference'] = $same;
+		}
+		return $table;
+	}
+
+	private static function percentile( array $sorted, float $p ): float {
+		return (float)$sorted[(int)round( ( count( $sorted ) - 1 ) * $p )];
+	}
+
+	private static function render( array $table ): string {
+		$out = sprintf( "%-28s %6s %11s %9s %10s  %s\n", 'row', 'runs', 'median µs', 'p99 µs', '×core xml',
+			'× reference' );
+		foreach ( $table as $name => $r ) {
+			$out .= sprintf( "%-28s %6d %10.2f %9.2f %10.3f  %s\n", $name, $r['runs'], $r['median_us'],
+				$r['p99_us'], $r['x_core_xml'],
+				$r['reference'] === null ? '' : sprintf( '%.3f (%s)', $r['x_reference'], $r['reference'] ) );
+		}
+		return $out;
+	}
+
+	/**
+	 * Quantiles 0.5 %, 1 %, ... 99.5 %, then 99.9 % and the maximum, as gnuplot data blocks named by a
+	 * comment `# [row]` (select one with `index '[core xml edit]'`).
+	 */
+	private static function quantiles( array $samples ): string {
+		$levels = range( 0.005, 0.995, 0.005 );
+		$levels[] = 0.999;
+		$out = "# Per-notify latency quantiles by row: microseconds TAB quantile\n\n\n";
+		foreach ( $samples as $name => $list ) {
+			sort( $list );
+			$out .= "# [$name]\n";
+			foreach ( $levels as $q ) {
+				$out .= sprintf( "%.3f\t%.3f\n", self::percentile( $list, $q ) / 1000, $q );
+			}
+			$out .= sprintf( "%.3f\t1\n\n\n", end( $list ) / 1000 );
+		}
+		return $out;
+	}
+
+	/** A UDP port on 127.0.0.1 that was free a moment ago and that nobody reads. */
+	private static function deadPort(): int {
+		$socket = socket_create( AF_INET, SOCK_DGRAM, SOL_UDP );
+		socket_bind( $socket, '127.0.0.1', 0 );
+		socket_getsockname( $socket, $addr, $port );
+		socket_close( $socket );
+		return $port;
+	}
+
+	/** The facts a reader needs to compare figures across machines. */
+	private static function machine(): array {
+		$cpu = 'unknown';
+		foreach ( file( '/proc/cpuinfo' ) ?: [] as $line ) {
+			if ( strpos( $line, 'model name' ) === 0 ) {
+				$cpu = trim( explode( ':', $line, 2 )[1] );
+				break;
+			}
+		}
+		return [
+			'cpu' => $cpu,
+			'nproc' => (int)trim( (string)shell_exec( 'nproc' ) ),
+			'php' => PHP_VERSION,
+			'opcache' => (bool)ini_get( 'opcache.enable_cli' ),
+			'mediawiki' => MW_VERSION,
+			'rcemit' => RcEmitFeed::emitter()->library()->version(),
+		];
+	}
+}
+
+$maintClass = BenchmarkFeeds::class;
+require_once RUN_MAINTENANCE_IF_MAIN;

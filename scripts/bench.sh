@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench.sh — every rcemit benchmark with one command (`make bench`), a few minutes in all:
+#   1. Rust: formatters (criterion, per format, edit and log), emit (caller cost, sender throughput per
+#      format, event-to-datagram latency at 10,000 events/s), flood (1,000,000 emits at a dead receiver).
+#      Criterion runs with short warm-up and measurement times.
+#   2. PHP: php/maintenance/benchmarkFeeds.php in a throwaway wiki (scripts/mkwiki.sh): one notify() of
+#      core's XML, JSON and IRC feeds against RcEmitFeed in each format, side by side in one process.
+#   3. The plot: per-notify latency CDFs, core vs rcemit (gnuplot from Debian, installed here if missing).
+#
+# Usage: bash scripts/bench.sh        Environment: RUNS (PHP samples per row, default 20000),
+#        HOST_RUNS (core's hostname row, default 1000), ONLY=php|rust (one half), KEEP=1 (keep the wiki).
+# Writes docs/bench/: rust.txt (Rust output), php-notify.txt (the table), php-notify.json (table, machine,
+# date), php-notify-quantiles.tsv (the plot's data), php-notify-cdf.png (the plot). The raw PHP samples
+# (row TAB ns) go to target/bench/php-notify-samples.tsv. Timings on a shared machine are noisy: compare the
+# ratios of one run, not absolute figures across runs.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$REPO/docs/bench
+RAW=$REPO/target/bench
+RUNS=${RUNS:-20000}
+HOST_RUNS=${HOST_RUNS:-1000}
+ONLY=${ONLY:-}
+FAILED=0
+WORK=$(mktemp -d /tmp/rcemit-bench.XXXXXX)
+cleanup() {
+  [ -x "$WORK/wiki/stop" ] && "$WORK/wiki/stop" || true
+  if [ "${KEEP:-0}" = 1 ]; then echo "bench: wiki kept in $WORK/wiki" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Installing what is missing (gnuplot-nox for the plot) and building the release library"
+"$REPO/scripts/install-deps.sh"
+if ! command -v gnuplot >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "bench: gnuplot missing (run as root, or apt-get install gnuplot-nox)" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox >/dev/null
+fi
+mkdir -p "$OUT" "$RAW"
+cd "$REPO"
+
+if [ "$ONLY" != php ]; then
+  step "Rust benchmarks (output also in docs/bench/rust.txt)"
+  : >"$OUT/rust.txt"
+  for bench in "formatters -- --warm-up-time 1 --measurement-time 2" \
+    "emit -- --warm-up-time 1 --measurement-time 3" "flood"; do
+    # A failed benchmark (flood exits non-zero when a goal is missed) is reported, and the others still run.
+    # shellcheck disable=SC2086
+    if ! cargo bench --bench $bench 2>&1 | tee -a "$OUT/rust.txt"; then
+      echo "bench: cargo bench --bench $bench failed or missed a goal" | tee -a "$OUT/rust.txt" >&2
+      FAILED=1
+    fi
+  done
+  sed -i -E '/^\s*(Compiling|Finished|Running|Benchmarking .*: (Warming|Collecting|Analyzing))/d' "$OUT/rust.txt"
+fi
+[ "$ONLY" = rust ] && exit "$FAILED"
+
+step "PHP: core's feeds vs RcEmitFeed in a throwaway wiki ($RUNS samples per row)"
+cargo build --release --quiet
+# A private copy, so that another build replacing target/release/librcemit.so cannot disturb the run.
+mkdir -p "$WORK/lib"
+cp target/release/librcemit.so include/rcemit.h "$WORK/lib/"
+"$REPO/scripts/mkwiki.sh" "$WORK/wiki" >/dev/null
+# No feeds in \$wgRCFeeds: each row notifies only its own feeds, so a single json row does not pay for the
+# API log params an xmlrc feed elsewhere in the wiki would need (the three-feed row includes xmlrc).
+cat >>"$WORK/wiki/extra.php" <<PHP
+wfLoadExtension( 'RcEmit', '$REPO/php/extension.json' );
+\$wgRcEmitLibraryPath = '$WORK/lib/librcemit.so';
+\$wgRcEmitHeaderPath = '$WORK/lib/rcemit.h';
+PHP
+# opcache on, as under PHP-FPM; warnings neither displayed nor logged (core's hostname row raises one per
+# notify, and terminal output inside the timed region would measure the terminal).
+MW_CONFIG_FILE="$WORK/wiki/LocalSettings.php" php -d opcache.enable_cli=1 -d display_errors=0 -d log_errors=0 \
+  php/maintenance/benchmarkFeeds.php --runs="$RUNS" --host-runs="$HOST_RUNS" \
+  --samples="$RAW/php-notify-samples.tsv" --quantiles="$OUT/php-notify-quantiles.tsv" \
+  --summary="$OUT/php-notify.json" | tee "$OUT/php-notify.txt"
+
+step "Plot: docs/bench/php-notify-cdf.png"
+gnuplot <<GP
+set terminal pngcairo size 1500,520 font ",10"
+set output "$OUT/php-notify-cdf.png"
+set datafile separator "\t"
+set logscale x
+set xrange [5:2000]
+set yrange [0:1]
+set grid xtics ytics mxtics
+set key bottom right
+set xlabel "µs per notify (log scale)"
+set ylabel "fraction of notifies at most x"
+data = "$OUT/php-notify-quantiles.tsv"
+set style line 1 lc rgb "#b2182b" lw 2
+set style line 2 lc rgb "#ef8a62" lw 2
+set style line 3 lc rgb "#f4a582" lw 2 dt 2
+set style line 4 lc rgb "#2166ac" lw 2
+set style line 5 lc rgb "#67a9cf" lw 2
+set style line 6 lc rgb "#1b7837" lw 2 dt 2
+set style line 7 lc rgb "#762a83" lw 2 dt 3
+set multiplot layout 1,3 title "RCFeed::notify() per change, core MediaWiki feeds vs RcEmitFeed ($RUNS runs per row, interleaved)"
+do for [kind in "edit log"] {
+  set title "one feed, ".kind." event"
+  plot data index "[core xml ".kind."]" using 1:2 with lines ls 1 title "core xml", \
+       data index "[core json ".kind."]" using 1:2 with lines ls 2 title "core json", \
+       data index "[core irc ".kind."]" using 1:2 with lines ls 3 title "core irc", \
+       data index "[rcemit xmlrc ".kind."]" using 1:2 with lines ls 4 title "rcemit xmlrc", \
+       data index "[rcemit json ".kind."]" using 1:2 with lines ls 5 title "rcemit json", \
+       data index "[rcemit xml ".kind."]" using 1:2 with lines ls 6 title "rcemit xml", \
+       data index "[rcemit irc ".kind."]" using 1:2 with lines ls 7 title "rcemit irc"
+}
+set title "edit event: three feeds; unresolvable host name"
+set xrange [5:1000000]
+plot data index "[core 3 feeds edit]" using 1:2 with lines ls 1 title "core xml+json+irc", \
+     data index "[rcemit 3 feeds edit]" using 1:2 with lines ls 4 title "rcemit xmlrc+json+irc", \
+     data index "[core xml edit, hostname]" using 1:2 with lines ls 2 title "core xml, host name", \
+     data index "[rcemit xmlrc edit, hostname]" using 1:2 with lines ls 5 title "rcemit xmlrc, host name", \
+     data index "[rcemit xmlrc edit]" using 1:2 with lines ls 6 title "rcemit xmlrc, IP"
+unset multiplot
+GP
+echo "bench: results in docs/bench/ (raw PHP samples: target/bench/php-notify-samples.tsv)"
+exit "$FAILED"
