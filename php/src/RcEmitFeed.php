@@ -56,6 +56,8 @@ class RcEmitFeed extends RCFeed {
 	private static $payload = '';
 	/** @var bool The cached payload carries the API's log params */
 	private static $payloadHasApiParams = false;
+	/** @var bool|null Whether this wiki's changes may be published (see wikiIsPublishable()) */
+	private static $publishable = null;
 
 	/** @var array */
 	private $params;
@@ -73,6 +75,11 @@ class RcEmitFeed extends RCFeed {
 	 * @return bool Whether the change was queued for sending
 	 */
 	public function notify( RecentChange $rc, $actionComment = null ) {
+		// Suppressed at creation (T403757): core's notifyRCFeeds() already skips these; refuse them here too
+		// for callers that call a feed directly, since a datagram cannot be redacted afterwards.
+		if ( (int)$rc->getAttribute( 'rc_deleted' ) !== 0 ) {
+			return false;
+		}
 		try {
 			$feed = self::$feeds[$this->key()] ?? $this->open();
 			if ( !$feed ) {
@@ -167,6 +174,9 @@ class RcEmitFeed extends RCFeed {
 		$key = $this->key();
 		$emitter = self::emitter();
 		self::$feeds[$key] = false;
+		if ( !( self::$publishable ?? self::wikiIsPublishable() ) ) {
+			return false;
+		}
 		$needsApiParams = $this->needsApiParams();
 		if ( $needsApiParams === null ) {
 			return false;
@@ -178,6 +188,30 @@ class RcEmitFeed extends RCFeed {
 			self::$feeds[$key] = [ $emitter->library(), $handle, $needsApiParams ];
 		}
 		return self::$feeds[$key];
+	}
+
+	/**
+	 * A private wiki (anonymous users cannot read) publishes only when $wgRcEmitAllowPrivateWiki says so:
+	 * every datagram carries titles, user names and summaries to whoever receives it. Checked once per
+	 * process (in a web SAPI: once per request, as PHP keeps no state between requests); it is a lookup in
+	 * $wgGroupPermissions / $wgRevokePermissions.
+	 */
+	private static function wikiIsPublishable(): bool {
+		$services = MediaWikiServices::getInstance();
+		self::$publishable = true;
+		if ( !$services->getGroupPermissionsLookup()->groupHasPermission( '*', 'read' ) ) {
+			$config = $services->getMainConfig();
+			self::$publishable = $config->has( 'RcEmitAllowPrivateWiki' )
+				&& $config->get( 'RcEmitAllowPrivateWiki' ) === true;
+			if ( !self::$publishable ) {
+				self::emitter()->warnOnce( 'private', 'RcEmit is disabled in this PHP process: {cause}',
+					new RcEmitException( 'this wiki is private (anonymous users lack the "read" right) and ' .
+					'its feeds would publish page titles, user names and edit summaries to every receiver. Fix: ' .
+					'if everyone who can receive the datagrams may read the wiki, set ' .
+					'$wgRcEmitAllowPrivateWiki = true; otherwise remove the RcEmit feeds.' ) );
+			}
+		}
+		return self::$publishable;
 	}
 
 	/**

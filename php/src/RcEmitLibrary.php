@@ -70,8 +70,8 @@ final class RcEmitLibrary {
 		if ( self::$instance ) {
 			return self::$instance;
 		}
-		$ffi = self::open( $libraryPath, $headerPath, $mode );
-		$lib = new self( $ffi, $mode, $mode === 'scope' ? self::preloadedLibraryPath() ?? $libraryPath : $libraryPath );
+		$ffi = self::open( $libraryPath, $headerPath, $mode, $loaded );
+		$lib = new self( $ffi, $mode, $loaded );
 		$version = $lib->ffi->rcemit_payload_version();
 		if ( $version !== self::PAYLOAD_VERSION ) {
 			throw new RcEmitException( sprintf(
@@ -88,9 +88,11 @@ final class RcEmitLibrary {
 	 * @param string $libraryPath
 	 * @param string $headerPath
 	 * @param string|null &$mode Set to "scope" or "cdef"
+	 * @param string|null &$loaded Set to the library in use (in scope mode: FFI_LIB of the preload header)
 	 * @return FFI
 	 */
-	private static function open( string $libraryPath, string $headerPath, ?string &$mode ): FFI {
+	private static function open( string $libraryPath, string $headerPath, ?string &$mode, ?string &$loaded
+	): FFI {
 		if ( !extension_loaded( 'FFI' ) ) {
 			throw new RcEmitException(
 				'PHP\'s FFI extension is not loaded, so the rcemit library cannot be called. ' .
@@ -108,14 +110,34 @@ final class RcEmitLibrary {
 		if ( $restricted || trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
 			try {
 				$ffi = FFI::scope( self::SCOPE );
-				$mode = 'scope';
-				return $ffi;
 			} catch ( Throwable $e ) {
 				if ( $restricted ) {
 					throw new RcEmitException( self::restrictedMessage( $e ) );
 				}
 				// CLI with an unrelated ffi.preload: fall through to FFI::cdef().
 			}
+			if ( isset( $ffi ) ) {
+				// Loaded by the master at startup; refusing it now still stops this process from using code
+				// that the next restart would load (as root) from a file others can replace.
+				$preload = self::preloadedHeader();
+				if ( $preload ) {
+					self::assertNotWritable( 'preload header (php.ini ffi.preload)', $preload[0],
+						'write the header to a directory only root can write (writePreloadHeader.php --out) and ' .
+						'point ffi.preload at it' );
+					self::assertNotWritable( 'library (FFI_LIB of the preload header)', $preload[1],
+						'install the library where only root can write and rewrite the preload header' );
+				}
+				$mode = 'scope';
+				$loaded = $preload[1] ?? $libraryPath;
+				return $ffi;
+			}
+		}
+		if ( $headerPath === '' || $headerPath[0] !== '/' ) {
+			throw new RcEmitException( sprintf(
+				'The rcemit C header path "%s" is not absolute. Fix: set $wgRcEmitHeaderPath to the absolute ' .
+				'path of include/rcemit.h.',
+				$headerPath
+			) );
 		}
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
@@ -138,6 +160,10 @@ final class RcEmitLibrary {
 				$libraryPath
 			) );
 		}
+		self::assertNotWritable( 'library', $libraryPath,
+			'install the library where only root can write and set $wgRcEmitLibraryPath' );
+		self::assertNotWritable( 'C header', $headerPath,
+			'install the header where only root can write and set $wgRcEmitHeaderPath' );
 		try {
 			$ffi = FFI::cdef( (string)file_get_contents( $headerPath ), $libraryPath );
 		} catch ( Throwable $e ) {
@@ -149,6 +175,7 @@ final class RcEmitLibrary {
 			) );
 		}
 		$mode = 'cdef';
+		$loaded = $libraryPath;
 		return $ffi;
 	}
 
@@ -187,19 +214,81 @@ final class RcEmitLibrary {
 	}
 
 	/**
-	 * The FFI_LIB of the ffi.preload header that declares this scope (ffi.preload is a PATH_SEPARATOR list of
-	 * files or globs), so that status output names the library actually in use.
+	 * The ffi.preload header that declares this scope and its FFI_LIB (ffi.preload is a PATH_SEPARATOR list of
+	 * files or globs), so that status output names the library actually in use and both can be checked.
+	 *
+	 * @return array{0:string,1:string}|null [header file, FFI_LIB]
 	 */
-	private static function preloadedLibraryPath(): ?string {
+	private static function preloadedHeader(): ?array {
 		foreach ( explode( PATH_SEPARATOR, (string)ini_get( 'ffi.preload' ) ) as $pattern ) {
 			foreach ( glob( trim( $pattern ) ) ?: [] as $file ) {
 				$head = (string)@file_get_contents( $file, false, null, 0, 4096 );
 				if ( strpos( $head, '#define FFI_SCOPE "' . self::SCOPE . '"' ) !== false
 					&& preg_match( '/^#define FFI_LIB "([^"]+)"/m', $head, $m )
 				) {
-					return $m[1];
+					return [ $file, $m[1] ];
 				}
 			}
+		}
+		return null;
+	}
+
+	/**
+	 * Refuses a file PHP loads code or declarations from when someone other than its deployer could replace
+	 * it: the file, or any directory above it (as given and after resolving symlinks), is
+	 * - writable by every user (a sticky directory such as /tmp excepted: others cannot replace its entries), or
+	 * - outside the CLI, writable by the PHP process's own user, unless that user is root. A web worker
+	 *   (www-data) must not be able to swap the code it runs, and under the preload recipe the master loads
+	 *   it as root at the next restart. The CLI (maintenance scripts, run by the admin who deployed the files)
+	 *   and root (who can write anything) get the world-writable test only: an own-user test would refuse
+	 *   every file the admin owns.
+	 * Costs a few stat() calls once per load (per request in a web SAPI, where PHP keeps no state between
+	 * requests).
+	 *
+	 * @param string $what What the file is, for the message
+	 * @param string $path Absolute path
+	 * @param string $fix The alternative to fixing the permissions
+	 */
+	private static function assertNotWritable( string $what, string $path, string $fix ): void {
+		$ownUser = PHP_SAPI !== 'cli' && !( function_exists( 'posix_geteuid' ) && posix_geteuid() === 0 );
+		$real = realpath( $path );
+		foreach ( array_unique( [ $path, $real === false ? $path : $real ] ) as $start ) {
+			for ( $node = $start; ; $node = dirname( $node ) ) {
+				$why = self::writableBy( $node, $ownUser );
+				if ( $why !== null ) {
+					throw new RcEmitException( sprintf(
+						'The rcemit %s %s is not safe to load: %s %s, and whoever can write there can replace ' .
+						'the code PHP runs. Fix: make %s writable only by root or the account that deploys the ' .
+						'wiki, not the web server (e.g. chown root: %s && chmod go-w %s), or %s.',
+						$what, $path, $node === $path ? 'it' : $node, $why, $node, escapeshellarg( $node ),
+						escapeshellarg( $node ), $fix
+					) );
+				}
+				if ( $node === '/' || $node === '.' ) {
+					break;
+				}
+			}
+		}
+	}
+
+	/** @return string|null Why $node is writable by someone it must not be ("is writable by ..."), or null */
+	private static function writableBy( string $node, bool $ownUser ): ?string {
+		$stat = @stat( $node );
+		if ( $stat === false ) {
+			return null;
+		}
+		$mode = $stat['mode'];
+		$stickyDir = ( $mode & 0170000 ) === 0040000 && ( $mode & 01000 );
+		if ( $stickyDir ) {
+			return null;
+		}
+		if ( $mode & 0002 ) {
+			return sprintf( 'is writable by every user (mode %04o)', $mode & 07777 );
+		}
+		if ( $ownUser && is_writable( $node ) ) {
+			$user = function_exists( 'posix_geteuid' )
+				? ( posix_getpwuid( posix_geteuid() ) ?: [ 'name' => 'uid ' . posix_geteuid() ] )['name'] : '';
+			return trim( "is writable by the PHP process's user $user" );
 		}
 		return null;
 	}

@@ -57,6 +57,52 @@ class LoadFailureTest extends TestCase {
 		$this->assertOneWarning( $result, 'not absolute', '$wgRcEmitLibraryPath' );
 	}
 
+	public function testRelativeHeaderPath(): void {
+		$result = self::runFixture( [ 'header' => 'include/rcemit.h' ] );
+		$this->assertFalse( $result['library'] );
+		$this->assertOneWarning( $result, 'header path "include/rcemit.h" is not absolute', '$wgRcEmitHeaderPath' );
+	}
+
+	/**
+	 * The CLI refuses files anyone may replace (world-writable file or directory above it; a sticky directory
+	 * such as /tmp is fine). Writable by the process's own user is allowed here: see PreloadRecipeTest.
+	 */
+	public function testWorldWritableLibraryOrHeaderIsRefused(): void {
+		$dir = TestSupport::tempDir( 'writable' );
+		try {
+			$lib = "$dir/librcemit.so";
+			$header = "$dir/rcemit.h";
+			copy( TestSupport::libraryPath(), $lib );
+			copy( TestSupport::headerPath(), $header );
+			chmod( $lib, 0755 );
+			chmod( $header, 0644 );
+			$params = [ 'lib' => $lib, 'header' => $header ];
+
+			chmod( $dir, 0777 );
+			$result = self::runFixture( $params );
+			$this->assertFalse( $result['library'] );
+			$this->assertOneWarning( $result, "rcemit library $lib is not safe to load: $dir is writable by every " .
+				'user (mode 0777)', 'chmod go-w', '$wgRcEmitLibraryPath' );
+
+			chmod( $dir, 01777 );
+			$this->assertSame( [], self::runFixture( $params )['warnings'], 'a sticky directory is fine' );
+
+			chmod( $dir, 0755 );
+			chmod( $header, 0666 );
+			$result = self::runFixture( $params );
+			$this->assertFalse( $result['library'] );
+			$this->assertOneWarning( $result, "rcemit C header $header is not safe to load: it is writable by every " .
+				'user (mode 0666)', '$wgRcEmitHeaderPath' );
+
+			chmod( $header, 0644 );
+			$result = self::runFixture( $params );
+			$this->assertTrue( $result['library'] );
+			$this->assertSame( [], $result['warnings'], 'writable by its owner (this CLI user) only: loaded' );
+		} finally {
+			TestSupport::removeTree( $dir );
+		}
+	}
+
 	public function testFileThatIsNotALibrary(): void {
 		$result = self::runFixture( [ 'lib' => __FILE__ ] );
 		$this->assertOneWarning( $result, 'could not load the rcemit library', __FILE__ );

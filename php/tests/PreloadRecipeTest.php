@@ -55,9 +55,9 @@ class PreloadRecipeTest extends TestCase {
 		return $ini;
 	}
 
-	private function request( array $ini, array $query ): array {
+	private function request( array $ini, array $query, array $wrapper = [] ): array {
 		$this->server = TestSupport::startServer( $ini, [ __DIR__ . '/fixtures/emitter.php' ],
-			"{$this->dir}/server.log" );
+			"{$this->dir}/server.log", null, null, $wrapper );
 		$body = TestSupport::get( $this->server, $query + [ 'lib' => TestSupport::libraryPath(),
 			'header' => TestSupport::headerPath(), 'uri' => 'udp://127.0.0.1:9' ] );
 		$result = json_decode( $body, true );
@@ -82,6 +82,64 @@ class PreloadRecipeTest extends TestCase {
 		$this->assertCount( 1, $got );
 		$this->assertStringStartsWith( "#test\t {", $got[0] );
 		$this->assertSame( 4242, json_decode( substr( $got[0], strlen( "#test\t " ) ), true )['id'] );
+	}
+
+	/**
+	 * A web SAPI running as an ordinary user (here `nobody`, as www-data under Apache or PHP-FPM) refuses a
+	 * library, C header or preload header that this user could replace, directly or through its directory.
+	 */
+	public function testFilesTheWorkerUserCanWriteAreRefused(): void {
+		if ( posix_geteuid() !== 0 || !is_executable( '/usr/bin/setpriv' ) ) {
+			$this->markTestSkipped( 'needs root and setpriv to run php -S as nobody' );
+		}
+		$asNobody = [ '/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--' ];
+		$owned = "{$this->dir}/owned-by-nobody";
+		mkdir( $owned, 0755 );
+		$files = [ TestSupport::libraryPath() => 'librcemit.so', TestSupport::headerPath() => 'rcemit.h' ];
+		foreach ( $files as $from => $to ) {
+			copy( $from, "{$this->dir}/$to" );
+			copy( $from, "$owned/$to" );
+			chmod( "{$this->dir}/$to", 0644 );
+			chmod( "$owned/$to", 0644 );
+		}
+		chown( $owned, 'nobody' );
+		$cdef = [ 'ffi.enable' => 'true' ];
+
+		$result = $this->request( $cdef, [ 'lib' => "{$this->dir}/librcemit.so", 'header' => "{$this->dir}/rcemit.h" ],
+			$asNobody );
+		$this->assertTrue( $result['library'], 'root-owned files, mode 0644 in a 0755 directory: loaded' );
+		$this->assertSame( [], $result['warnings'] );
+		TestSupport::stopServer( $this->server );
+
+		$result = $this->request( $cdef, [ 'lib' => "$owned/librcemit.so", 'header' => "{$this->dir}/rcemit.h" ],
+			$asNobody );
+		$this->assertFalse( $result['library'] );
+		$this->assertCount( 1, $result['warnings'] );
+		$this->assertStringContainsString( "rcemit library $owned/librcemit.so is not safe to load: $owned is " .
+			"writable by the PHP process's user nobody", $result['warnings'][0][1] );
+		$this->assertStringContainsString( 'Fix:', $result['warnings'][0][1] );
+		TestSupport::stopServer( $this->server );
+
+		$result = $this->request( $cdef, [ 'lib' => "{$this->dir}/librcemit.so", 'header' => "$owned/rcemit.h" ],
+			$asNobody );
+		$this->assertFalse( $result['library'] );
+		$this->assertStringContainsString( "rcemit C header $owned/rcemit.h is not safe to load",
+			$result['warnings'][0][1] ?? '' );
+		TestSupport::stopServer( $this->server );
+
+		// The production recipe with the preload header where the worker user can write: the master would load
+		// whatever FFI_LIB it names at the next restart.
+		file_put_contents( "$owned/rcemit-preload.h", RcEmitLibrary::preloadHeader(
+			(string)file_get_contents( TestSupport::headerPath() ), "{$this->dir}/librcemit.so" ) );
+		$this->header = "$owned/rcemit-preload.h";
+		$ini = $this->ini( true, true );
+		unset( $ini['opcache.preload_user'] );
+		$result = $this->request( $ini, [ 'preload' => 1 ], $asNobody );
+		$this->assertTrue( $result['preloaded'] );
+		$this->assertFalse( $result['library'] );
+		$this->assertCount( 1, $result['warnings'] );
+		$this->assertStringContainsString( "rcemit preload header (php.ini ffi.preload) $owned/rcemit-preload.h is " .
+			"not safe to load: $owned is writable by the PHP process's user nobody", $result['warnings'][0][1] );
 	}
 
 	public function testWrapperNotPreloadedIsReportedAsRestricted(): void {

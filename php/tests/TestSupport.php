@@ -117,13 +117,14 @@ final class TestSupport {
 	 * @param string $log File receiving the server's stdout and stderr
 	 * @param int|null $port Default: a free port
 	 * @param string[]|null $env Environment of the server (default: inherited)
+	 * @param string[] $wrapper Command the server runs under, e.g. setpriv to drop to another user
 	 * @return array{proc:resource,port:int,log:string}
 	 */
 	public static function startServer( array $ini, array $args, string $log, ?int $port = null,
-		?array $env = null
+		?array $env = null, array $wrapper = []
 	): array {
 		$port = $port ?? self::freeTcpPort();
-		$cmd = [ PHP_BINARY ];
+		$cmd = array_merge( $wrapper, [ PHP_BINARY ] );
 		foreach ( $ini as $name => $value ) {
 			$cmd[] = '-d';
 			$cmd[] = "$name=$value";

@@ -195,6 +195,70 @@ PHP
 		}
 	}
 
+	/**
+	 * A change suppressed at creation (rc_deleted != 0, T403757) never leaves as a datagram: core's
+	 * notifyRCFeeds() skips it, and RcEmitFeed refuses it even when called directly, where core's own feed
+	 * class would send it.
+	 */
+	public function testSuppressedAtCreationIsNeverPublished(): void {
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, __DIR__ . '/fixtures/suppressed.php' ], '',
+			[ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
+		$this->assertSame( 0, $exit, $out . $err );
+		$result = json_decode( $out, true );
+		$suppressed = $result['suppressed']['rc_id'] ?? null;
+		$this->assertIsInt( $suppressed, $out . $err );
+		$this->assertSame( 9, $result['suppressed']['rc_deleted'], 'LogPage::SUPPRESSED_ACTION in recentchanges' );
+		$this->assertSame( [ 'rcemit-json' => false, 'rcemit-dropin' => false, 'rcemit-irc' => false,
+			'rcemit-irc-iw' => false, 'core-json' => true, 'core-json-channel' => true, 'core-irc-iw' => true ],
+			$result['direct'], 'called directly: RcEmitFeed refuses, core\'s feed class sends' );
+
+		$ids = function ( string $key ): array {
+			$ids = array_map( static function ( string $d ) {
+				return (int)( json_decode( $d, true )['id'] ?? 0 );
+			}, $this->listeners[$key]->receive( 3, 1.0 ) );
+			sort( $ids );
+			return $ids;
+		};
+		$this->assertSame( [ $suppressed, $result['control'] ], $ids( 'core-json' ),
+			'core: the control block through notifyRCFeeds(), the suppressed one only from the direct call' );
+		$this->assertSame( [ $result['control'] ], $ids( 'rcemit-json' ) );
+		$this->assertSame( [ $result['control'] ], $ids( 'rcemit-dropin' ) );
+		foreach ( [ 'rcemit-irc', 'rcemit-irc-iw' ] as $key ) {
+			$lines = $this->listeners[$key]->receive( 2, 1.0 );
+			$this->assertCount( 1, $lines, $key );
+			$this->assertStringContainsString( '192.0.2.8', $lines[0] );
+		}
+		$this->assertSame( '', $this->log() );
+	}
+
+	/**
+	 * On a private wiki RcEmit warns and stays off unless $wgRcEmitAllowPrivateWiki is true; the check runs once
+	 * per process, not per change.
+	 */
+	public function testPrivateWikiPublishesOnlyWhenAllowed(): void {
+		file_put_contents( "{$this->dir}/extra.php", "\$wgGroupPermissions['*']['read'] = false;\n", FILE_APPEND );
+		$twoEdits = 'foreach ( [ "One", "Two" ] as $t ) { $p = MediaWiki\\MediaWikiServices::getInstance()' .
+			'->getWikiPageFactory()->newFromTitle( Title::newFromText( "Private $t" ) );' .
+			' $u = $p->newPageUpdater( User::newFromName( "Admin" ) );' .
+			' $u->setContent( "main", new WikitextContent( $t ) );' .
+			' $u->saveRevision( CommentStoreComment::newUnsavedComment( $t ) ); }' . "\n";
+		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'eval.php' ], $twoEdits );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertCount( 2, $this->packets( 'core-json', 2 ), 'both edits saved' );
+		$this->assertSame( [], $this->listeners['rcemit-json']->receive( 1, 0.5 ) );
+		$this->assertSame( [], $this->listeners['rcemit-irc']->receive( 1, 0.1 ) );
+		$log = $this->log();
+		$this->assertSame( 1, substr_count( $log, "\n" ), "one warning for two changes and four feeds: $log" );
+		$this->assertStringContainsString( 'RcEmit is disabled in this PHP process: this wiki is private', $log );
+		$this->assertStringContainsString( 'Fix: if everyone who can receive the datagrams may read the wiki, set ' .
+			'$wgRcEmitAllowPrivateWiki = true', $log );
+
+		file_put_contents( "{$this->dir}/extra.php", "\$wgRcEmitAllowPrivateWiki = true;\n", FILE_APPEND );
+		$this->edit( 'Private allowed', "text\n" );
+		$this->assertSame( 'Private allowed', $this->packets( 'rcemit-json', 1 )[0]['title'] ?? null );
+		$this->assertSame( $log, $this->log(), 'allowed: nothing more logged' );
+	}
+
 	public function testMissingLibraryWarnsOnceAndEditsSucceed(): void {
 		$env = [ 'RCEMIT_TEST_LIBRARY' => '/nonexistent/librcemit.so' ];
 		$this->edit( 'Broken setup page', "one\n", [], $env );
