@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php bench goldens
+.PHONY: demo deps build test test-rust lint test-php bench goldens concurrency
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -40,3 +40,8 @@ goldens: deps
 # own feeds and api.php, change by change; prints a per-format match table (tests/e2e/e2e.py).
 e2e: build
 	python3 tests/e2e/e2e.py
+
+# Apache prefork + mod_php with the production FFI recipe, 8 API clients, 2,000 edits; every change must reach
+# the UDP listeners exactly once (as root; about 8 minutes on 2 busy cores, so not part of `make test`).
+concurrency: build
+	bash scripts/concurrency.sh
