@@ -42,6 +42,6 @@ e2e: build
 	python3 tests/e2e/e2e.py
 
 # Apache prefork + mod_php with the production FFI recipe, 8 API clients, 2,000 edits; every change must reach
-# the UDP listeners exactly once (as root; about 8 minutes on 2 busy cores, so not part of `make test`).
+# the UDP listeners exactly once (as root; 8 to 12 minutes on 2 busy cores, so not part of `make test`).
 concurrency: build
 	bash scripts/concurrency.sh
