@@ -22,7 +22,7 @@ use crate::event::Event;
 /// Formats one change as core's JSON feed packet (no trailing newline, as core).
 pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
     let packet = rc_packet::build(event, ctx);
-    let mut out = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(1024);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, PhpJsonFormatter);
     Packet(&packet)
         .serialize(&mut serializer)

@@ -32,7 +32,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
             .map(|(key, field)| (Key::Str(key), Val::from_field(field)))
             .collect(),
     );
-    let mut out = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(1024);
     print(&mut out, Some("recentchange"), &root, 0, Vec::new());
     out
 }
@@ -536,9 +536,9 @@ fn mangle_name<'n>(name: Cow<'n, str>, preserved: bool) -> Cow<'n, str> {
         return Cow::Borrowed("_");
     }
     let ascii_name = |b: &[u8]| {
-        b.first().is_some_and(u8::is_ascii_alphabetic)
-            && b.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        b.first()
+            .is_some_and(|&c| ASCII_NAME[usize::from(c)] == NAME_START)
+            && b.iter().all(|&c| ASCII_NAME[usize::from(c)] != 0)
     };
     let mut chars = bare.chars();
     if ascii_name(bare.as_bytes())
@@ -563,6 +563,27 @@ fn mangle_always(name: &str) -> String {
     }
     mangled
 }
+
+const NAME_START: u8 = 2;
+
+/// Byte classes for the common all-ASCII name: [`NAME_START`] for letters, 1 for the other ASCII name
+/// characters (digits, `_ - .`), 0 for everything else including non-ASCII bytes.
+static ASCII_NAME: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() {
+            NAME_START
+        } else if c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// `mangleName()`'s `$nsc`: XML's NameStartChar without `:` and `_`.
 fn is_name_start(c: char) -> bool {
