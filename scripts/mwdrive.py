@@ -160,13 +160,13 @@ def make_wiki(wiki_dir, lang="en", script_path=""):
     """Creates the throwaway wiki with scripts/mkwiki.sh; returns its base URL."""
     env = dict(os.environ, MKWIKI_LANG=lang, MKWIKI_SCRIPT_PATH=script_path, MKWIKI_PASS=ADMIN_PASS)
     return subprocess.run(["bash", os.path.join(REPO, "scripts", "mkwiki.sh"), wiki_dir], env=env, check=True,
-                          stdout=subprocess.PIPE, text=True).stdout.strip()
+                          stdout=subprocess.PIPE, text=True, timeout=600).stdout.strip()
 
 
 def mw(wiki_dir, script, *args, stdin=None):
-    """Runs a maintenance script against the wiki (through the CLI); returns its output."""
+    """Runs a maintenance script against the wiki (through the CLI), at most 5 minutes; returns its output."""
     res = subprocess.run([os.path.join(wiki_dir, "mw"), script, *args], input=stdin, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     if res.returncode != 0:
         raise RuntimeError(f"{script} failed: {res.stdout}")
     return res.stdout
