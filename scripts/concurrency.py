@@ -5,6 +5,8 @@ Listens on the two feeds' UDP ports, runs concurrent api.php clients (each logs 
 own csrf token), then checks:
 - delivery: every rc_id the run added to the recentchanges table arrived exactly once on each feed;
 - crashes: Apache's error log has no worker that exited on a signal, and the worker pids did not change;
+- content: each rcemit json packet equals core's own JSONRCFeedFormatter packet for the same rc_id (a core
+  feed runs side by side), so no worker mixed up the payloads of concurrent requests;
 - counters: the sum of every worker's rcemit_stats (read through a status endpoint, one request per worker held
   open so that concurrent requests reach distinct workers) equals the datagrams received, with no drops.
 Prints the result table; exits 1 when any check fails.
@@ -39,6 +41,7 @@ class Listener(threading.Thread):
         self.sock.settimeout(0.2)
         self.parse = parse
         self.ids = {}
+        self.first = {}
         self.bad = 0
         self.last = time.monotonic()
         self.stopping = False
@@ -55,6 +58,7 @@ class Listener(threading.Thread):
                 self.bad += 1
             else:
                 self.ids[rcid] = self.ids.get(rcid, 0) + 1
+                self.first.setdefault(rcid, data)
 
 
 def json_id(data):
@@ -176,12 +180,13 @@ def main():
     p = argparse.ArgumentParser()
     for name in ("url", "db", "error-log", "rcemit-log"):
         p.add_argument("--" + name, required=True)
-    for name in ("json-port", "xmlrc-port", "edits", "clients", "deadline", "master-pid"):
+    for name in ("json-port", "xmlrc-port", "core-json-port", "edits", "clients", "deadline", "master-pid"):
         p.add_argument("--" + name, type=int, required=True)
     args = p.parse_args()
 
     listeners = {"json": Listener(args.json_port, json_id), "xmlrc": Listener(args.xmlrc_port, xmlrc_id)}
-    for listener in listeners.values():
+    core = Listener(args.core_json_port, json_id)
+    for listener in (*listeners.values(), core):
         listener.start()
     db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=60)
     before = db.execute("SELECT COALESCE(MAX(rc_id), 0) FROM recentchanges").fetchone()[0]
@@ -199,8 +204,8 @@ def main():
     rcids = [r[0] for r in db.execute("SELECT rc_id FROM recentchanges WHERE rc_id > ? ORDER BY rc_id", (before,))]
     wanted = set(rcids)
     # Wait for the last datagrams: until every rc_id arrived on every feed, or 5 s without any datagram.
-    while any(not wanted <= set(l.ids) for l in listeners.values()) and \
-            time.monotonic() - max(l.last for l in listeners.values()) < 5:
+    while any(not wanted <= set(l.ids) for l in (*listeners.values(), core)) and \
+            time.monotonic() - max(l.last for l in (*listeners.values(), core)) < 5:
         time.sleep(0.1)
     pids_after = worker_pids(args.master_pid)
     stats = worker_stats(args.url, pids_after)
@@ -231,6 +236,11 @@ def main():
         row(f"{name}: missing", missing, missing == 0)
         row(f"{name}: duplicates", dups, dups == 0)
         row(f"{name}: not in the table / unparsable", f"{stray} / {listener.bad}", stray == 0 and listener.bad == 0)
+    compared = wanted & set(core.first) & set(listeners["json"].first)
+    differ = [i for i in compared if json.loads(core.first[i]) != json.loads(listeners["json"].first[i])]
+    row("core's json feed: rc_ids received", len(wanted & set(core.first)), wanted <= set(core.first))
+    row("json packets equal to core's (compared)", f"{len(compared) - len(differ)} of {len(compared)}",
+        not differ and compared == wanted)
     crashes = []
     with open(args.error_log, errors="replace") as f:
         crashes = [line.strip() for line in f if CRASH.search(line)]
@@ -249,7 +259,7 @@ def main():
     received = sum(sum(listener.ids.values()) for listener in listeners.values())
     row("sum of workers' enqueued", total.get("enqueued"), total.get("enqueued") == len(FEEDS) * len(rcids))
     row("sum of workers' sent", total.get("sent"), total.get("sent") == received)
-    row("datagrams received (both feeds)", received)
+    row("datagrams received (both rcemit feeds)", received)
     # Settings, not events: the queue's capacity and the number of feeds opened.
     drops = {k: v for k, v in total.items() if k not in ("enqueued", "sent", "bytes_sent", "queue_capacity", "feeds")
              and v}
@@ -261,6 +271,8 @@ def main():
     print(f"\nRcEmit under concurrency: Apache prefork + mod_php, production FFI recipe, SQLite wiki")
     for name, value, mark in rows:
         print(f"  {name:<{width}}  {value}{mark}")
+    for i in sorted(differ)[:3]:
+        print(f"  rc_id {i}: rcemit {listeners['json'].first[i][:300]!r}\n           core   {core.first[i][:300]!r}")
     for f in failures[:10]:
         print("  failure:", f)
     for line in crashes[:10]:

@@ -5,10 +5,11 @@
 # (ffi.enable=preload, ffi.preload = header written by writePreloadHeader.php, opcache.preload = php/preload.php,
 # opcache.preload_user = www-data) serves a throwaway SQLite wiki on 127.0.0.1 only. CLIENTS concurrent API
 # clients (each logs in as its own user and takes its own csrf token) make EDITS edits through api.php; two
-# RcEmit feeds (json and xmlrc) send to loopback UDP listeners. scripts/concurrency.py checks every rc_id of the
-# recentchanges table against both listeners, reads every worker's rcemit counters, looks for crashed workers
-# in Apache's error log, and prints the result table. Exit status 0 only when nothing is missing or duplicated,
-# no worker crashed and the counters agree.
+# RcEmit feeds (json and xmlrc) and core's own JSON feed send to loopback UDP listeners. scripts/concurrency.py
+# checks every rc_id of the recentchanges table against the listeners, compares each json packet with core's,
+# reads every worker's rcemit counters, looks for crashed workers in Apache's error log, and prints the result
+# table. Exit status 0 only when nothing is missing, duplicated or different, no worker crashed and the
+# counters agree.
 #
 # Usage: scripts/concurrency.sh            (as root: installs missing Debian packages, switches to www-data)
 # Environment: EDITS (default 2000), CLIENTS (8), DEADLINE (seconds for the edit phase, default 1200),
@@ -71,9 +72,9 @@ trap cleanup EXIT
 
 echo "concurrency: creating the wiki" >&2
 bash "$REPO/scripts/mkwiki.sh" "$WORK/wiki" "$PORT" >/dev/null
-read -r JSON_PORT XMLRC_PORT < <(python3 -c '
+read -r JSON_PORT XMLRC_PORT CORE_PORT < <(python3 -c '
 import socket
-s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 cat >>"$WORK/wiki/extra.php" <<EOF
@@ -83,6 +84,8 @@ wfLoadExtension( 'RcEmit', '$REPO/php/extension.json' );
 	'uri' => 'udp://127.0.0.1:$JSON_PORT', 'format' => 'json' ];
 \$wgRCFeeds['rcemit-xmlrc'] = [ 'class' => MediaWiki\\Extension\\RcEmit\\RcEmitFeed::class,
 	'uri' => 'udp://127.0.0.1:$XMLRC_PORT', 'format' => 'xmlrc' ];
+# Core's own feed, the oracle the json packets are compared with.
+\$wgRCFeeds['core-json'] = [ 'uri' => 'udp://127.0.0.1:$CORE_PORT', 'formatter' => JSONRCFeedFormatter::class ];
 # 2,000 edits in a few minutes are far above the default edit rate limit of a user.
 \$wgGroupPermissions['user']['noratelimit'] = true;
 EOF
@@ -178,7 +181,8 @@ for _ in $(seq 1 100); do [ -f "$APACHE/httpd.pid" ] && break; sleep 0.1; done
 set +e
 timeout $((DEADLINE + 120)) python3 "$REPO/scripts/concurrency.py" \
   --url "http://127.0.0.1:$PORT" --db "$WORK/wiki/wiki.sqlite" --json-port "$JSON_PORT" \
-  --xmlrc-port "$XMLRC_PORT" --edits "$EDITS" --clients "$CLIENTS" --deadline "$DEADLINE" \
+  --xmlrc-port "$XMLRC_PORT" --core-json-port "$CORE_PORT" --edits "$EDITS" --clients "$CLIENTS" \
+  --deadline "$DEADLINE" \
   --master-pid "$(cat "$APACHE/httpd.pid")" --error-log "$APACHE/error.log" --rcemit-log "$WORK/wiki/rcemit.log"
 status=$?
 set -e
