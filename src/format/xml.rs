@@ -297,7 +297,7 @@ fn print<'v, 'a>(
     name: Option<&str>,
     value: &'v Val<'a>,
     indent: usize,
-    attrs: Attrs<'v, 'a>,
+    mut attrs: Attrs<'v, 'a>,
 ) {
     let indent = if name.is_some() { indent + 2 } else { indent };
     let Val::Array(entries) = value else {
@@ -319,6 +319,7 @@ fn print<'v, 'a>(
 
     let mut content_value: Option<Cow<'v, Val<'a>>> = None;
     let may_repeat = !meta.preserve.0.is_empty();
+    attrs.reserve(entries.len());
     let mut attrs = NameMap::new(attrs, may_repeat);
     let mut children: NameMap<'a, Child<'v, 'a>> = NameMap::new(Vec::new(), may_repeat);
     let mut indexed: Vec<(i64, Cow<'v, Val<'a>>)> = Vec::new();
