@@ -13,11 +13,9 @@ import http.cookiejar
 import json
 import os
 import re
-import select
 import socket
 import struct
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -31,7 +29,10 @@ USER_PASS = "rcemit-User-pass-1"
 
 class Listener:
     """Receives datagrams on loopback UDP sockets, one inbox per name in arrival order. A name may listen on
-    several addresses with one port number (e.g. 127.0.0.1 and ::1 for a host name that resolves to both)."""
+    several addresses with one port number (e.g. 127.0.0.1 and ::1 for a host name that resolves to both).
+
+    Reading is synchronous (no reader thread): every call first drains the kernel's socket buffers, so what a
+    process sent before it answered is seen by the next call, whatever the scheduler does."""
 
     def __init__(self, names, hosts=None):
         """names: the inboxes; hosts: name -> addresses to bind (default ["127.0.0.1"])."""
@@ -43,10 +44,6 @@ class Listener:
             self.ports[name] = bound[0].getsockname()[1]
             self.socks += [(name, s) for s in bound]
         self.inbox = {name: [] for name in names}
-        self.last_rx = time.monotonic()
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
 
     @staticmethod
     def _bind_all(addrs):
@@ -59,42 +56,44 @@ class Listener:
                     socks.append(s)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
                     s.bind((addr, socks[0].getsockname()[1] if len(socks) > 1 else 0))
+                    s.setblocking(False)
                 return socks
             except OSError:
                 for s in socks:
                     s.close()
         raise RuntimeError(f"cannot bind one UDP port on all of {addrs}")
 
-    def run(self):
-        by_fd = {s.fileno(): (name, s) for name, s in self.socks}
-        while True:
-            ready, _, _ = select.select([s for _, s in self.socks], [], [], 0.05)
-            for s in ready:
-                name, _ = by_fd[s.fileno()]
-                data = s.recv(70000)
-                with self.lock:
-                    self.last_rx = time.monotonic()
-                    self.inbox[name].append(data)
+    def poll(self):
+        """Moves every datagram waiting in the sockets to the inboxes; returns how many there were."""
+        moved = 0
+        for name, s in self.socks:
+            while True:
+                try:
+                    self.inbox[name].append(s.recv(70000))
+                except BlockingIOError:
+                    break
+                moved += 1
+        return moved
 
     def take(self, name):
         """Everything received for `name` since the last take, in arrival order."""
-        with self.lock:
-            got, self.inbox[name] = self.inbox[name], []
+        self.poll()
+        got, self.inbox[name] = self.inbox[name], []
         return got
 
     def count(self, name):
-        with self.lock:
-            return len(self.inbox[name])
+        self.poll()
+        return len(self.inbox[name])
 
     def settle(self, quiet=0.15, limit=5.0):
         """Waits until no datagram arrived for `quiet` seconds, at most `limit` seconds."""
-        start = time.monotonic()
+        start = last = time.monotonic()
         while time.monotonic() - start < limit:
-            with self.lock:
-                idle = time.monotonic() - self.last_rx
-            if idle >= quiet:
+            if self.poll():
+                last = time.monotonic()
+            elif time.monotonic() - last >= quiet:
                 return
-            time.sleep(0.02)
+            time.sleep(0.01)
 
 
 class Api:
