@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from mwdrive import (ADMIN_PASS, REPO, XMLRC_PROPS, Api, Listener, actions, api_rc_elements,  # noqa: E402
                      make_wiki, mw, xmlrc_from_api)

@@ -39,6 +39,7 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from mwdrive import (REPO, Api, Listener, actions, api_rc_elements, make_wiki, mw,  # noqa: E402
                      xmlrc_from_api)
