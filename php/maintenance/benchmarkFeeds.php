@@ -330,6 +330,7 @@ class BenchmarkFeeds extends Maintenance {
 		return [
 			'cpu' => $cpu,
 			'nproc' => (int)trim( (string)shell_exec( 'nproc' ) ),
+			'loadavg' => trim( (string)@file_get_contents( '/proc/loadavg' ) ),
 			'php' => PHP_VERSION,
 			'opcache' => (bool)ini_get( 'opcache.enable_cli' ),
 			'mediawiki' => MW_VERSION,
