@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php bench goldens concurrency
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens concurrency
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -15,7 +15,7 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first.
-test: deps lint test-rust test-php
+test: deps lint test-rust test-php e2e
 
 lint:
 	$(CARGO) fmt --all -- --check
