@@ -24,16 +24,55 @@ use crate::context::FeedContext;
 use crate::event::Event;
 
 /// Formats one change as core's XML feed packet (no trailing newline, as core).
+///
+/// The packet's own level is printed directly, as `print` would print it (its keys are fixed, valid names
+/// without metadata meaning): scalars as attributes in packet order, then the arrays as child elements. Only
+/// `log_params` needs the general printer.
 pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
     let packet = rc_packet::build(event, ctx);
-    let root = Val::Array(
-        packet
-            .iter()
-            .map(|(key, field)| (Key::Str(key), Val::from_field(field)))
-            .collect(),
-    );
     let mut out = Vec::with_capacity(1024);
-    print(&mut out, Some("recentchange"), &root, 0, Vec::new());
+    out.extend_from_slice(b"\n  <recentchange");
+    let mut has_children = false;
+    for (key, field) in &packet {
+        let value = match *field {
+            Field::Int(n) => Val::Int(n),
+            Field::Str(s) => Val::Str(s),
+            Field::Bool(true) | Field::Json(Value::Bool(true)) => Val::Str(""),
+            Field::Bool(false) | Field::Null | Field::Json(Value::Bool(false) | Value::Null) => {
+                continue
+            }
+            Field::OldNew(..) | Field::Json(Value::Array(_) | Value::Object(_)) => {
+                has_children = true;
+                continue;
+            }
+            Field::Json(scalar) => Val::from_json(scalar),
+        };
+        push_attribute(&mut out, key, &value);
+    }
+    if !has_children {
+        out.extend_from_slice(b" />");
+        return out;
+    }
+    out.push(b'>');
+    for (key, field) in &packet {
+        match *field {
+            Field::OldNew(old, new) => {
+                out.extend_from_slice(b"\n    <");
+                out.extend_from_slice(key.as_bytes());
+                for (side, value) in [("old", old), ("new", new)] {
+                    if let Some(n) = value {
+                        push_attribute(&mut out, side, &Val::Int(n));
+                    }
+                }
+                out.extend_from_slice(b" />");
+            }
+            Field::Json(array @ (Value::Array(_) | Value::Object(_))) => {
+                print(&mut out, Some(key), &Val::from_json(array), 2, Vec::new());
+            }
+            _ => {}
+        }
+    }
+    out.extend_from_slice(b"\n  </recentchange>");
     out
 }
 
@@ -92,21 +131,6 @@ enum Val<'a> {
 }
 
 impl<'a> Val<'a> {
-    fn from_field(field: &Field<'a>) -> Self {
-        let opt = |n: Option<i64>| n.map_or(Val::Null, Val::Int);
-        match *field {
-            Field::Null => Val::Null,
-            Field::Int(n) => Val::Int(n),
-            Field::Str(s) => Val::Str(s),
-            Field::Bool(b) => Val::Bool(b),
-            Field::OldNew(old, new) => Val::Array(vec![
-                (Key::Str("old"), opt(old)),
-                (Key::Str("new"), opt(new)),
-            ]),
-            Field::Json(value) => Val::from_json(value),
-        }
-    }
-
     /// What `json_decode( ..., true )` gives for `json_encode` output (objects and arrays alike become PHP
     /// arrays, which is also what `recXmlPrint()` casts objects to).
     fn from_json(value: &'a Value) -> Self {
@@ -466,21 +490,26 @@ fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Val>)]) {
             .collect()
     });
     for (attr, value) in attrs {
-        out.push(b' ');
         if attr.ends_with('\n') && repeated.as_ref().is_some_and(|r| r.contains(bare(attr))) {
-            out.extend_from_slice(mangle_always(attr).as_bytes());
+            push_attribute(out, &mangle_always(attr), value);
         } else {
-            out.extend_from_slice(attr.as_bytes());
+            push_attribute(out, attr, value);
         }
-        out.extend_from_slice(b"=\"");
-        match &**value {
-            Val::Str(s) => push_attr(out, s),
-            Val::Int(n) => push_int(out, *n),
-            other => push_attr(out, &other.php_string()),
-        }
-        out.push(b'"');
     }
     out.push(b'>');
+}
+
+/// ` name="value"`, the value escaped by `Sanitizer::encodeAttribute()`.
+fn push_attribute(out: &mut Vec<u8>, name: &str, value: &Val) {
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    match value {
+        Val::Str(s) => push_attr(out, s),
+        Val::Int(n) => push_int(out, *n),
+        other => push_attr(out, &other.php_string()),
+    }
+    out.push(b'"');
 }
 
 /// `Xml::element( $name, $attrs, $contents )` for scalar contents: null (no contents) and `''` give a short
