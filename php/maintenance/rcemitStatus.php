@@ -72,11 +72,16 @@ class RcEmitStatus extends Maintenance {
 		if ( !$row ) {
 			$this->fatalError( wfMessage( 'rcemit-maint-stats-norc', $rcid ?? 'newest' )->text() );
 		}
-		$rc = RecentChange::newFromRow( $row );
-		$feed = new RcEmitFeed( $feeds[$key] );
-		$sent = $feed->notify( $rc, self::actionComment( $rc ) );
-		$this->output( wfMessage( 'rcemit-maint-stats-sent', $row->rc_id, $key,
-			$sent ? 'queued' : 'not queued (see the rcemit log channel)' )->text() . "\n" );
+		if ( (int)$row->rc_deleted !== 0 ) {
+			// RcEmitFeed refuses suppressed changes without logging anything; say why here.
+			$outcome = 'not sent: the change is suppressed (rc_deleted is set), so it is never published';
+		} else {
+			$rc = RecentChange::newFromRow( $row );
+			$feed = new RcEmitFeed( $feeds[$key] );
+			$outcome = $feed->notify( $rc, self::actionComment( $rc ) )
+				? 'queued' : 'not queued (see the rcemit log channel)';
+		}
+		$this->output( wfMessage( 'rcemit-maint-stats-sent', $row->rc_id, $key, $outcome )->text() . "\n" );
 	}
 
 	/** The IRC action comment core passes for log rows (it is not stored, so it is rebuilt from the log). */
