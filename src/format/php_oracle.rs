@@ -79,7 +79,10 @@ pub enum Mode {
 /// Runs each request through PHP in one process. `None` when PHP or MediaWiki is not installed; an inner
 /// `None` when core throws for that input.
 pub fn run(mode: Mode, inputs: &[Value]) -> Option<Vec<Option<Vec<u8>>>> {
-    if !Path::new(MEDIAWIKI).join("includes/AutoLoader.php").exists() {
+    if !Path::new(MEDIAWIKI)
+        .join("includes/AutoLoader.php")
+        .exists()
+    {
         eprintln!("php_oracle: {MEDIAWIKI} not installed, skipping the comparison with MediaWiki");
         return None;
     }
@@ -98,20 +101,32 @@ pub fn run(mode: Mode, inputs: &[Value]) -> Option<Vec<Option<Vec<u8>>>> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| eprintln!("php_oracle: cannot run php ({e}), skipping the comparison with MediaWiki"))
+        .map_err(|e| {
+            eprintln!("php_oracle: cannot run php ({e}), skipping the comparison with MediaWiki")
+        })
         .ok()?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let requests: String = inputs.iter().map(|v| format!("{letter} {v}\n")).collect();
     let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
     let output = child.wait_with_output().expect("php runs");
-    writer.join().expect("writer thread").expect("php reads its input");
-    assert!(output.status.success(), "php oracle failed: {}", output.status);
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("php reads its input");
+    assert!(
+        output.status.success(),
+        "php oracle failed: {}",
+        output.status
+    );
 
     let mut rest = &output.stdout[..];
     let mut answers = Vec::with_capacity(inputs.len());
     while !rest.is_empty() {
         let newline = rest.iter().position(|&b| b == b'\n').expect("length line");
-        let len: i64 = std::str::from_utf8(&rest[..newline]).unwrap().parse().unwrap();
+        let len: i64 = std::str::from_utf8(&rest[..newline])
+            .unwrap()
+            .parse()
+            .unwrap();
         rest = &rest[newline + 1..];
         if len < 0 {
             answers.push(None);
