@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -45,3 +45,8 @@ e2e: build
 # the UDP listeners exactly once (as root; 8 to 12 minutes on 2 busy cores, so not part of `make test`).
 concurrency: build
 	bash scripts/concurrency.sh
+
+# Bounded fuzzing of payload decoding, every formatter and the C ABI (cargo-fuzz on stable via RUSTC_BOOTSTRAP;
+# installs cargo-fuzz if missing). FUZZ_SECONDS per target, default 20; a longer run: see scripts/fuzz.sh.
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
