@@ -98,10 +98,12 @@ fn describe(window: &mut [u32]) -> (u32, String) {
 }
 
 fn main() -> ExitCode {
-    let config = format!(
-        r#"{{"uri":"udp://127.0.0.1:{}","format":"xmlrc","canonical_server":"https://en.wikipedia.org","server_name":"en.wikipedia.org","script_path":"/w","script":"/w/index.php","wiki_id":"enwiki","use_rc_patrol":true}}"#,
-        dead_port()
-    );
+    let config = serde_json::json!({
+        "uri": format!("udp://127.0.0.1:{}", dead_port()), "format": "xmlrc",
+        "canonical_server": "https://en.wikipedia.org", "server_name": "en.wikipedia.org",
+        "script_path": "/w", "script": "/w/index.php", "wiki_id": "enwiki", "use_rc_patrol": true,
+    })
+    .to_string();
     let mut feed = 0u32;
     // SAFETY: `config` is `len` readable bytes; `feed` is writable.
     let code = unsafe { rcemit_feed_open(config.as_ptr().cast(), config.len(), &mut feed) };

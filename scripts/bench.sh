@@ -94,7 +94,8 @@ set style line 4 lc rgb "#2166ac" lw 2
 set style line 5 lc rgb "#67a9cf" lw 2
 set style line 6 lc rgb "#1b7837" lw 2 dt 2
 set style line 7 lc rgb "#762a83" lw 2 dt 3
-set multiplot layout 1,3 title "RCFeed::notify() per change, core MediaWiki feeds vs RcEmitFeed ($RUNS runs per row, interleaved)"
+set multiplot layout 1,3 \\
+  title "RCFeed::notify() per change, core MediaWiki feeds vs RcEmitFeed ($RUNS runs per row, interleaved)"
 do for [kind in "edit log"] {
   set title "one feed, ".kind." event"
   plot data index "[core xml ".kind."]" using 1:2 with lines ls 1 title "core xml", \

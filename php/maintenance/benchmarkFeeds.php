@@ -136,10 +136,12 @@ class BenchmarkFeeds extends Maintenance {
 		$user = User::newSystemUser( 'RcEmit benchmark', [ 'steal' => true ] );
 		$title = Title::newFromText( 'Zürich Hauptbahnhof' );
 		$page = $services->getWikiPageFactory()->newFromTitle( $title );
-		$base = "'''Zürich Hauptbahnhof''' is the largest railway station in Switzerland.\n";
-		foreach ( [ 'Start page', '/* History */ fix link to [[Swiss Federal Railways]] & add "ref"' ] as $i => $summary ) {
-			$status = $page->doUserEditContent( ContentHandler::makeContent( $base . str_repeat( "More.\n", $i + mt_rand( 1, 99 ) ), $title ),
-				$user, $summary );
+		$summaries = [ 'Start page', '/* History */ fix link to [[Swiss Federal Railways]] & add "ref"' ];
+		foreach ( $summaries as $i => $summary ) {
+			// Different text on every run, so that each save is a real edit.
+			$text = "'''Zürich Hauptbahnhof''' is the largest railway station in Switzerland.\n" .
+				str_repeat( "More.\n", $i + mt_rand( 1, 99 ) );
+			$status = $page->doUserEditContent( ContentHandler::makeContent( $text, $title ), $user, $summary );
 			if ( !$status->isOK() ) {
 				$this->fatalError( 'edit failed: ' . $status->getWikiText() );
 			}
