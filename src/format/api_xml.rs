@@ -1,314 +1,509 @@
-//! `ApiFormatXml::recXmlPrint()` (MediaWiki 1.39) without indentation, for arrays already passed through
-//! [`super::api_result::transform`]: scalars become attributes, arrays and `_subelements` child elements,
-//! integer keys `<_v>` (or `_element`) children, booleans an empty attribute or nothing, the `_content` key
-//! the element's text. Names that are not valid XML are mangled as `ApiFormatXml::mangleName()` does.
+//! `ApiFormatXml::recXmlPrint()` (MediaWiki 1.39), the one printer both XML formats use: core's XML feed
+//! prints its packet's `log_params` indented (each element on a new line, two more spaces per level), xmlrc
+//! prints `<logparams>` unindented, as api.php does, after [`super::api_result::transform`].
 //!
-//! One deliberate difference: MediaWiki does not mangle names listed in `_preservekeys`; this port keeps them
-//! too unless they are not valid XML names, where MediaWiki would print a malformed document.
+//! It walks a PHP array ([`Value`]): scalars become attributes (`true` as an empty attribute, `false` and
+//! `null` omitted), arrays become child elements, integer keys `<_v>` (or `_element`) children, and the
+//! ApiResult metadata keys (`_element`, `_content`, `_type`, `_subelements`, `_preservekeys`, `_BC_bools`,
+//! `_BC_subelements`) are honoured, since arbitrary log params may contain them. Element and attribute names
+//! go through `mangleName()`.
+//!
+//! Deliberate differences from core, only where core would emit a document no XML parser accepts:
+//! characters XML 1.0 forbids are replaced by U+FFFD (see `xml_chars`); a `_preservekeys` name that
+//! is not an XML name is mangled rather than printed raw; and a key `a\n` (which core prints unmangled because
+//! PCRE's `$` matches before a final newline) is mangled when the element also has an attribute `a`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::php_value::{Array, Key, Value};
-use super::xml_chars::{push_attr, push_text};
+use super::php_value::{Key, Value};
+use super::xml_chars::{push_attr, push_int, push_text};
 
-/// PHP's `$map[$name] = $value` on an insertion-ordered map of names (attributes, child elements). Lookups
-/// go through a hash index once the map holds more than a few names, so hostile input with many thousands of
-/// keys stays linear.
-struct NameMap<'a, V> {
-    entries: Vec<(Cow<'a, str>, V)>,
-    index: HashMap<String, usize>,
-    /// For attributes: names differing only by the trailing newline [`mangle`] can leave are one attribute to
-    /// an XML parser, so they count as one (PHP would print both, a malformed document).
-    fold_newline: bool,
+/// `recXmlPrint( $name, $value, $indent )`: `name` `None` prints only the children (the content array of an
+/// element), `indent` `None` prints no line breaks.
+pub fn print(out: &mut Vec<u8>, name: Option<&str>, value: &Value, indent: Option<usize>) {
+    print_with(out, name, value, indent, Vec::new());
 }
 
-const INDEX_FROM: usize = 8;
+/// ` name="value"`, the value escaped by `Sanitizer::encodeAttribute()`.
+pub fn push_attribute(out: &mut Vec<u8>, name: &str, value: &Value) {
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    match value {
+        Value::Str(s) => push_attr(out, s),
+        Value::Int(n) => push_int(out, *n),
+        other => push_attr(out, &other.to_php_string()),
+    }
+    out.push(b'"');
+}
 
-impl<'a, V> NameMap<'a, V> {
-    fn new(fold_newline: bool) -> Self {
-        Self {
-            entries: Vec::new(),
-            index: HashMap::new(),
-            fold_newline,
+/// A key or value as PHP's `===` compares them with keys (only integers and strings can equal a key),
+/// borrowed from the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum K<'v> {
+    Int(i64),
+    Str(&'v str),
+}
+
+impl<'v> K<'v> {
+    fn of_key(key: &'v Key) -> Self {
+        match key {
+            Key::Int(n) => K::Int(*n),
+            Key::Str(s) => K::Str(s),
         }
     }
 
-    fn folded<'n>(&self, name: &'n str) -> &'n str {
-        match self.fold_newline {
-            true => name.strip_suffix('\n').unwrap_or(name),
-            false => name,
+    fn of_val(value: &'v Value) -> Option<Self> {
+        match value {
+            Value::Int(n) => Some(K::Int(*n)),
+            Value::Str(s) => Some(K::Str(s)),
+            _ => None,
         }
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
-        let wanted = self.folded(name);
-        if self.entries.len() <= INDEX_FROM {
-            self.entries
+    fn is_metadata(self) -> bool {
+        matches!(self, K::Str(s) if s.starts_with('_'))
+    }
+
+    fn text(self) -> Cow<'v, str> {
+        match self {
+            K::Int(n) => Cow::Owned(n.to_string()),
+            K::Str(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// Attributes as `recXmlPrint()` collects them: names, and scalar values printed as PHP strings.
+type Attrs<'v, 'a> = Vec<(Cow<'v, str>, Cow<'v, Value<'a>>)>;
+
+/// Names in insertion order with the semantics of `$map[$name] = $value` (a repeated name keeps its first
+/// position). Names only repeat when `_preservekeys` lets raw names through, so only then is there an index.
+struct NameMap<'v, T> {
+    items: Vec<(Cow<'v, str>, T)>,
+    index: Option<HashMap<Cow<'v, str>, usize>>,
+}
+
+impl<'v, T> NameMap<'v, T> {
+    fn new(items: Vec<(Cow<'v, str>, T)>, may_repeat: bool) -> Self {
+        let index = may_repeat.then(|| {
+            items
                 .iter()
-                .position(|(n, _)| self.folded(n) == wanted)
-        } else {
-            self.index.get(wanted).copied()
-        }
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect()
+        });
+        Self { items, index }
     }
 
-    /// `$map[$name] = $value`.
-    fn set(&mut self, name: Cow<'a, str>, value: V) {
-        if let Some(i) = self.position(&name) {
-            self.entries[i].1 = value;
-            return;
-        }
-        self.entries.push((name, value));
-        if self.entries.len() == INDEX_FROM + 1 {
-            for i in 0..self.entries.len() {
-                let key = self.folded(&self.entries[i].0).to_owned();
-                self.index.entry(key).or_insert(i);
+    fn set(&mut self, name: Cow<'v, str>, value: T) {
+        if let Some(index) = &mut self.index {
+            if let Some(&i) = index.get(&name) {
+                self.items[i].1 = value;
+                return;
             }
-        } else if self.entries.len() > INDEX_FROM + 1 {
-            let i = self.entries.len() - 1;
-            let key = self.folded(&self.entries[i].0).to_owned();
-            self.index.insert(key, i);
+            index.insert(name.clone(), self.items.len());
         }
+        self.items.push((name, value));
     }
 
-    /// `$map += [ $name => $value ]`.
-    fn add(&mut self, name: Cow<'a, str>, value: V) {
-        if self.position(&name).is_none() {
-            self.set(name, value);
+    fn contains(&self, name: &str) -> bool {
+        match &self.index {
+            Some(index) => index.contains_key(name),
+            None => self.items.iter().any(|(n, _)| n == name),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.items.is_empty()
     }
 }
 
-type Attrs<'a> = NameMap<'a, Cow<'a, str>>;
+/// A metadata list (`_subelements`, `_preservekeys`, `_BC_bools`) for PHP's `in_array( $key, $list, true )`,
+/// sorted so that lookups stay logarithmic however long the list is.
+#[derive(Default)]
+struct KeySet<'v>(Vec<K<'v>>);
 
-/// An `in_array( $key, $list, true )` test for a metadata list, sorted once for binary search.
-fn sorted(mut list: Vec<&str>) -> Vec<&str> {
-    list.sort_unstable();
-    list
+impl<'v> KeySet<'v> {
+    /// The list's entries; `(array)` of a lone string, as ApiResult casts it, is a one-item list.
+    fn of(list: &'v Value) -> Self {
+        let mut keys: Vec<K<'v>> = match list {
+            Value::Array(array) => array.0.iter().filter_map(|(_, v)| K::of_val(v)).collect(),
+            _ => Vec::new(),
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        Self(keys)
+    }
+
+    fn extend(&mut self, other: KeySet<'v>) {
+        self.0.extend(other.0);
+        self.0.sort_unstable();
+        self.0.dedup();
+    }
+
+    fn contains(&self, key: K) -> bool {
+        !self.0.is_empty() && self.0.binary_search(&key).is_ok()
+    }
 }
 
-/// `[ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ]`.
-fn content_wrapper<'a>(value: Value<'a>) -> Value<'a> {
-    Value::Array(Array(vec![
-        (Key::Str("content".into()), value),
-        (Key::Str("_content".into()), Value::str("content")),
-        (Key::Str("_type".into()), Value::str("assoc")),
-    ]))
+/// A child element collected by `recXmlPrint()`: an array printed as such, or a scalar (or the content
+/// array) wrapped as `[ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ]`.
+enum Child<'v, 'a> {
+    Array(&'v Value<'a>),
+    Wrapped(Cow<'v, Value<'a>>),
 }
 
-/// Prints `value` as element `name` (or, with `None`, only its children) into `out`.
-pub fn print(out: &mut Vec<u8>, name: Option<&str>, value: &Value<'_>) {
-    print_with(out, name, value, Attrs::new(true));
+/// The ApiResult metadata of one array.
+struct Meta<'v, 'a> {
+    content_key: Option<&'v Value<'a>>,
+    subelements: KeySet<'v>,
+    preserve: KeySet<'v>,
+    element: Option<&'v Value<'a>>,
+    bc_bools: KeySet<'v>,
+    typed: bool,
 }
 
-/// `recXmlPrint( $name, $value, null, $attributes )`.
-fn print_with<'a>(
+impl<'v, 'a> Meta<'v, 'a> {
+    fn of(entries: &'v [(Key<'a>, Value<'a>)]) -> Self {
+        let mut meta = Meta {
+            content_key: None,
+            subelements: KeySet::default(),
+            preserve: KeySet::default(),
+            element: None,
+            bc_bools: KeySet::default(),
+            typed: false,
+        };
+        let mut bc_subelements = KeySet::default();
+        let list = KeySet::of;
+        for (key, value) in entries {
+            let Key::Str(name) = key else { continue };
+            if !name.starts_with('_') || matches!(value, Value::Null) {
+                continue;
+            }
+            match name.as_ref() {
+                "_content" => meta.content_key = Some(value),
+                "_subelements" => meta.subelements = list(value),
+                "_BC_subelements" => bc_subelements = list(value),
+                "_preservekeys" => meta.preserve = list(value),
+                "_element" => meta.element = Some(value),
+                "_BC_bools" => meta.bc_bools = list(value),
+                "_type" => meta.typed = !matches!(value, Value::Str(t) if t == "array"),
+                _ => {}
+            }
+        }
+        meta.subelements.extend(bc_subelements);
+        meta
+    }
+
+    fn is_content_key(&self, key: K) -> bool {
+        match self.content_key {
+            Some(content_key) => K::of_val(content_key) == Some(key),
+            None => key == K::Str("*"),
+        }
+    }
+
+    /// `mangleName( $key, $preserveKeys )`.
+    fn name_of(&self, key: K<'v>) -> Cow<'v, str> {
+        mangle_name(key.text(), self.preserve.contains(key))
+    }
+}
+
+/// `recXmlPrint( $name, $value, $indent, $attributes )`.
+fn print_with<'v, 'a>(
     out: &mut Vec<u8>,
     name: Option<&str>,
-    value: &Value<'a>,
-    mut attributes: Attrs<'a>,
+    value: &'v Value<'a>,
+    indent: Option<usize>,
+    mut attrs: Attrs<'v, 'a>,
 ) {
-    let Value::Array(arr) = value else {
+    let indent = match name {
+        Some(_) => indent.map(|i| i + 2),
+        None => indent,
+    };
+    let Value::Array(array) = value else {
+        // Scalars; `recXmlPrint()` is never called with a scalar and no name.
         if let Some(name) = name {
-            match value {
-                // Xml::element( $name, $attributes ) for null, short tag for ''.
-                Value::Null => element(out, name, &attributes, Contents::Short),
-                Value::Str(s) if s.is_empty() => element(out, name, &attributes, Contents::Short),
-                scalar => element(
-                    out,
-                    name,
-                    &attributes,
-                    Contents::Text(&scalar.to_php_string()),
-                ),
-            }
+            newline(out, indent);
+            element(out, name, &attrs, value);
         }
         return;
     };
-
-    // The metadata recXmlPrint reads (`$value['_content'] ?? '*'` and so on), found in one pass.
-    let (mut content_key, mut tag_name, mut array_type) = (None, None, None);
-    let (mut subelement_keys, mut preserve, mut bc_bools) = (Vec::new(), Vec::new(), Vec::new());
-    for (k, v) in &arr.0 {
-        let Key::Str(name) = k else { continue };
-        if !name.starts_with('_') || matches!(v, Value::Null) {
-            continue;
-        }
-        match name.as_ref() {
-            "_content" => content_key = Some(v),
-            "_element" => tag_name = Some(v),
-            "_type" => array_type = Some(v),
-            "_subelements" | "_BC_subelements" => subelement_keys.extend(v.string_items()),
-            "_preservekeys" => preserve = v.string_items(),
-            "_BC_bools" => bc_bools = v.string_items(),
-            _ => {}
-        }
-    }
-    let content_key = content_key.cloned().unwrap_or(Value::str("*"));
-    let subelement_keys = sorted(subelement_keys);
-    let preserve = sorted(preserve);
-    let bc_bools = sorted(bc_bools);
-    let indexed_tag: Cow<str> = match tag_name {
-        Some(tag) if tag.is_scalar() => mangle(tag.to_php_string(), &preserve),
-        _ => Cow::Borrowed("_v"),
+    let entries = &array.0;
+    let meta = Meta::of(entries);
+    let indexed_tag: Cow<str> = match meta.element {
+        Some(tag) => mangle_name(
+            tag.to_php_string(),
+            K::of_val(tag).is_some_and(|k| meta.preserve.contains(k)),
+        ),
+        None => Cow::Borrowed("_v"),
     };
-    let index_subelements = matches!(array_type, Some(t) if *t != Value::str("array"));
 
-    let mut content: Option<Cow<Value<'a>>> = None;
-    let mut subelements: NameMap<'a, Cow<Value<'a>>> = NameMap::new(false);
-    let mut indexed: Vec<(i64, Cow<Value<'a>>)> = Vec::new();
-    for (k, orig) in &arr.0 {
-        let listed =
-            |list: &[&str]| matches!(k, Key::Str(s) if list.binary_search(&s.as_ref()).is_ok());
-        if k.is_metadata() && !listed(&preserve) {
+    let mut content_value: Option<Cow<'v, Value<'a>>> = None;
+    let may_repeat = !meta.preserve.0.is_empty();
+    attrs.reserve(entries.len());
+    let mut attrs = NameMap::new(attrs, may_repeat);
+    let mut children: NameMap<'v, Child<'v, 'a>> = NameMap::new(Vec::new(), may_repeat);
+    let mut indexed: Vec<(i64, Cow<'v, Value<'a>>)> = Vec::new();
+    for (key, original) in entries {
+        let key = K::of_key(key);
+        if key.is_metadata() && !meta.preserve.contains(key) {
             continue;
         }
-        let v = match orig {
-            Value::Bool(b) if !listed(&bc_bools) => {
-                Cow::Owned(Value::str(if *b { "true" } else { "false" }))
-            }
-            _ => Cow::Borrowed(orig),
+        let v = match original {
+            Value::Bool(b) if !meta.bc_bools.contains(key) => Cow::Owned(bool_string(*b)),
+            _ => Cow::Borrowed(original),
         };
-        if name.is_some() && key_is(k, &content_key) {
-            content = Some(v);
-            continue;
-        }
-        let s = match k {
-            Key::Int(i) => {
-                indexed.push((*i, v));
-                continue;
+        if name.is_some() && meta.is_content_key(key) {
+            content_value = Some(v);
+        } else if let K::Int(i) = key {
+            indexed.push((i, v));
+        } else if let Cow::Borrowed(array @ Value::Array(_)) = v {
+            children.set(meta.name_of(key), Child::Array(array));
+        } else if name.is_none() || meta.subelements.contains(key) {
+            children.set(meta.name_of(key), Child::Wrapped(v));
+        } else if let Value::Bool(b) = original {
+            if *b {
+                attrs.set(meta.name_of(key), Cow::Owned(Value::str("")));
             }
-            Key::Str(s) => s,
-        };
-        if matches!(*v, Value::Array(_)) {
-            subelements.set(mangle(s.clone(), &preserve), v);
-        } else if name.is_none() || subelement_keys.binary_search(&s.as_ref()).is_ok() {
-            let wrapped = content_wrapper(v.into_owned());
-            subelements.set(mangle(s.clone(), &preserve), Cow::Owned(wrapped));
-        } else {
-            match orig {
-                Value::Bool(true) => {
-                    attributes.set(mangle(s.clone(), &preserve), Cow::Borrowed(""))
-                }
-                Value::Bool(false) | Value::Null => {}
-                _ => attributes.set(mangle(s.clone(), &preserve), v.to_php_string()),
-            }
+        } else if !matches!(*v, Value::Null) {
+            attrs.set(meta.name_of(key), v);
         }
     }
 
+    // `$content !== null`: a null content value counts as no content at all.
+    let mut content = content_value.filter(|c| !matches!(**c, Value::Null));
     if let Some(c) = content.take() {
-        if !matches!(*c, Value::Null) {
-            if !subelements.is_empty() || !indexed.is_empty() {
-                let name = mangle(content_key.to_php_string(), &preserve);
-                subelements.set(name, Cow::Owned(content_wrapper(c.into_owned())));
-            } else {
-                if c.is_scalar() {
-                    attributes.add(Cow::Borrowed("xml:space"), Cow::Borrowed("preserve"));
+        let content_key = meta.content_key.and_then(K::of_val).unwrap_or(K::Str("*"));
+        if !children.is_empty() || !indexed.is_empty() {
+            children.set(meta.name_of(content_key), Child::Wrapped(c));
+        } else {
+            content = Some(c);
+        }
+    }
+
+    match (content, name) {
+        (Some(c), Some(name)) if !matches!(*c, Value::Array(_)) => {
+            // Scalar content: `xml:space="preserve"` unless an attribute of that name exists already.
+            if !attrs.contains("xml:space") {
+                attrs.set(
+                    Cow::Borrowed("xml:space"),
+                    Cow::Owned(Value::str("preserve")),
+                );
+            }
+            newline(out, indent);
+            element(out, name, &attrs.items, &c);
+        }
+        (Some(c), _) => {
+            if let Some(name) = name {
+                newline(out, indent);
+                open_tag(out, name, &attrs.items);
+            }
+            print_with(out, None, &c, indent, Vec::new());
+            if let Some(name) = name {
+                newline(out, indent);
+                close_tag(out, name);
+            }
+        }
+        (None, _) if children.is_empty() && indexed.is_empty() => {
+            if let Some(name) = name {
+                newline(out, indent);
+                element(out, name, &attrs.items, &Value::Null);
+            }
+        }
+        (None, _) => {
+            if let Some(name) = name {
+                newline(out, indent);
+                open_tag(out, name, &attrs.items);
+            }
+            for (child_name, child) in &children.items {
+                match child {
+                    Child::Array(array) => {
+                        print_with(out, Some(child_name), array, indent, Vec::new())
+                    }
+                    Child::Wrapped(v) => print_wrapped(out, child_name, v, indent),
                 }
-                content = Some(c);
             }
-        }
-    }
-
-    match (name, content) {
-        (Some(name), Some(c)) if c.is_scalar() => {
-            // Xml::element() writes a short tag only for the empty string, not for false.
-            let text = match &*c {
-                Value::Str(s) if s.is_empty() => None,
-                other => Some(other.to_php_string()),
-            };
-            match text {
-                None => element(out, name, &attributes, Contents::Short),
-                Some(t) => element(out, name, &attributes, Contents::Text(&t)),
-            }
-        }
-        (name, Some(c)) => {
-            if let Some(name) = name {
-                element(out, name, &attributes, Contents::Open);
-            }
-            print_with(out, None, &c, Attrs::new(true));
-            if let Some(name) = name {
-                close(out, name);
-            }
-        }
-        (name, None) if subelements.is_empty() && indexed.is_empty() => {
-            if let Some(name) = name {
-                element(out, name, &attributes, Contents::Short);
-            }
-        }
-        (name, None) => {
-            if let Some(name) = name {
-                element(out, name, &attributes, Contents::Open);
-            }
-            for (k, v) in &subelements.entries {
-                print_with(out, Some(k), v, Attrs::new(true));
-            }
-            for (k, v) in &indexed {
-                let mut attrs = Attrs::new(true);
-                if index_subelements {
-                    attrs.set(Cow::Borrowed("_idx"), Cow::Owned(k.to_string()));
-                }
-                print_with(out, Some(&indexed_tag), v, attrs);
+            for (i, v) in &indexed {
+                let idx = if meta.typed {
+                    vec![(Cow::Borrowed("_idx"), Cow::Owned(Value::Int(*i)))]
+                } else {
+                    Vec::new()
+                };
+                print_with(out, Some(&indexed_tag), v, indent, idx);
             }
             if let Some(name) = name {
-                close(out, name);
+                newline(out, indent);
+                close_tag(out, name);
             }
         }
     }
 }
 
-/// `$k === $value`: an integer key equals only an integer, a string key only a string.
-fn key_is(k: &Key<'_>, value: &Value<'_>) -> bool {
-    match (k, value) {
-        (Key::Int(a), Value::Int(b)) => a == b,
-        (Key::Str(a), Value::Str(b)) => a == b,
-        _ => false,
+/// `$v ? 'true' : 'false'`, how `recXmlPrint()` prints booleans not listed in `_BC_bools`.
+fn bool_string(b: bool) -> Value<'static> {
+    Value::str(if b { "true" } else { "false" })
+}
+
+/// `recXmlPrint( $name, [ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ], $indent )`.
+fn print_wrapped(out: &mut Vec<u8>, name: &str, value: &Value, indent: Option<usize>) {
+    let indent = indent.map(|i| i + 2);
+    let converted;
+    let value = match value {
+        Value::Bool(b) => {
+            converted = bool_string(*b);
+            &converted
+        }
+        other => other,
+    };
+    newline(out, indent);
+    match value {
+        Value::Null => element(out, name, &[], value),
+        Value::Array(_) => {
+            open_tag(out, name, &[]);
+            print_with(out, None, value, indent, Vec::new());
+            newline(out, indent);
+            close_tag(out, name);
+        }
+        scalar => {
+            let preserve = [(
+                Cow::Borrowed("xml:space"),
+                Cow::Owned(Value::str("preserve")),
+            )];
+            element(out, name, &preserve, scalar);
+        }
     }
 }
 
-/// What `Xml::element()` is asked to write after the start tag.
-enum Contents<'t> {
-    /// `null`: the start tag only.
-    Open,
-    /// `''`: a short tag, `<name />`.
-    Short,
-    /// Escaped text and the end tag (`<name></name>` when the text is empty but was not `''`, e.g. `false`).
-    Text(&'t str),
+/// `$indstr`: a line break and the indentation, or nothing when printing unindented.
+fn newline(out: &mut Vec<u8>, indent: Option<usize>) {
+    if let Some(indent) = indent {
+        out.push(b'\n');
+        out.resize(out.len() + indent, b' ');
+    }
 }
 
-/// `Xml::element( $name, $attributes, $contents )`.
-fn element(out: &mut Vec<u8>, name: &str, attributes: &Attrs<'_>, contents: Contents<'_>) {
+fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Value>)]) {
     out.push(b'<');
     out.extend_from_slice(name.as_bytes());
-    for (attr, value) in &attributes.entries {
-        out.push(b' ');
-        out.extend_from_slice(attr.as_bytes());
-        out.extend_from_slice(b"=\"");
-        push_attr(out, value);
-        out.push(b'"');
+    // `a\n` is the attribute `a` to a parser: such a name is mangled if that would repeat an attribute.
+    fn bare(name: &str) -> &str {
+        name.strip_suffix('\n').unwrap_or(name)
     }
+    let repeated: Option<HashSet<&str>> = attrs.iter().any(|(n, _)| n.ends_with('\n')).then(|| {
+        let mut seen = HashSet::new();
+        attrs
+            .iter()
+            .map(|(n, _)| bare(n))
+            .filter(|n| !seen.insert(*n))
+            .collect()
+    });
+    for (attr, value) in attrs {
+        if attr.ends_with('\n') && repeated.as_ref().is_some_and(|r| r.contains(bare(attr))) {
+            push_attribute(out, &mangle_always(attr), value);
+        } else {
+            push_attribute(out, attr, value);
+        }
+    }
+    out.push(b'>');
+}
+
+/// `Xml::element( $name, $attrs, $contents )` for scalar contents: null (no contents) and `''` give a short
+/// tag; anything else, even text that converts to `''` such as `false`, an open and a close tag.
+fn element(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Value>)], contents: &Value) {
+    open_tag(out, name, attrs);
     match contents {
-        Contents::Open => out.push(b'>'),
-        Contents::Short => out.extend_from_slice(b" />"),
-        Contents::Text(text) => {
-            out.push(b'>');
-            push_text(out, text);
-            close(out, name);
+        Value::Null => short_tag(out),
+        Value::Str(s) if s.is_empty() => short_tag(out),
+        text => {
+            match text {
+                Value::Str(s) => push_text(out, s),
+                Value::Int(n) => push_int(out, *n),
+                other => push_text(out, &other.to_php_string()),
+            }
+            close_tag(out, name);
         }
     }
 }
 
-fn close(out: &mut Vec<u8>, name: &str) {
+/// Turns the start tag just written into a short tag (`<name ... />`).
+fn short_tag(out: &mut Vec<u8>) {
+    out.pop();
+    out.extend_from_slice(b" />");
+}
+
+fn close_tag(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"</");
     out.extend_from_slice(name.as_bytes());
     out.push(b'>');
 }
 
-/// `NameStartChar` of XML 1.0 without `:` and `_` (mangleName's `$nsc`).
+/// `ApiFormatXml::mangleName()`: valid names as they are, others `_` + the name with `.` and every character
+/// not allowed in a name written as `.HEX.`. Like PCRE's `$` in core's check, a valid name may end in one
+/// newline, which XML reads as white space after the name.
+fn mangle_name<'n>(name: Cow<'n, str>, preserved: bool) -> Cow<'n, str> {
+    let bare = name.strip_suffix('\n').unwrap_or(&name);
+    if preserved && is_xml_name(bare) {
+        return name;
+    }
+    if name.is_empty() {
+        return Cow::Borrowed("_");
+    }
+    let ascii_name = |b: &[u8]| {
+        b.first()
+            .is_some_and(|&c| ASCII_NAME[usize::from(c)] == NAME_START)
+            && b.iter().all(|&c| ASCII_NAME[usize::from(c)] != 0)
+    };
+    let mut chars = bare.chars();
+    if ascii_name(bare.as_bytes())
+        || (chars.next().is_some_and(is_name_start) && chars.all(is_name_char))
+    {
+        return name;
+    }
+    Cow::Owned(mangle_always(&name))
+}
+
+fn mangle_always(name: &str) -> String {
+    let mut mangled = String::with_capacity(name.len() + 8);
+    mangled.push('_');
+    for c in name.chars() {
+        if c == '.' {
+            mangled.push_str(".2E.");
+        } else if is_name_char(c) {
+            mangled.push(c);
+        } else {
+            mangled.push_str(&format!(".{:X}.", u32::from(c)));
+        }
+    }
+    mangled
+}
+
+const NAME_START: u8 = 2;
+
+/// Byte classes for the common all-ASCII name: [`NAME_START`] for letters, 1 for the other ASCII name
+/// characters (digits, `_ - .`), 0 for everything else including non-ASCII bytes.
+static ASCII_NAME: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() {
+            NAME_START
+        } else if c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
+/// `mangleName()`'s `$nsc`: XML's NameStartChar without `:` and `_`.
 fn is_name_start(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
     matches!(c,
         'A'..='Z' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
         | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
@@ -316,7 +511,7 @@ fn is_name_start(c: char) -> bool {
         | '\u{10000}'..='\u{EFFFF}')
 }
 
-/// `NameChar` of XML 1.0 without `:` (mangleName's `$nc`).
+/// `mangleName()`'s `$nc`: XML's NameChar without `:`.
 fn is_name_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
@@ -325,46 +520,11 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '_' | '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
-/// A well-formed XML 1.0 name (namespace colons allowed, as in `xml:space`).
+/// A full XML 1.0 Name (`:` and `_` allowed), for names printed unmangled because they are preserved.
 fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
-        .is_some_and(|c| c == ':' || c == '_' || is_name_start(c))
-        && chars.all(|c| c == ':' || is_name_char(c))
-}
-
-/// `ApiFormatXml::mangleName()`: keys that are not valid names become `_` plus the key with `.` written as
-/// `.2E.` and every other invalid character as `.<hex code point>.`.
-fn mangle<'a>(name: Cow<'a, str>, preserve: &[&str]) -> Cow<'a, str> {
-    if preserve.binary_search(&name.as_ref()).is_ok() && is_xml_name(&name) {
-        return name;
-    }
-    if name.is_empty() {
-        return Cow::Borrowed("_");
-    }
-    let bytes = name.as_bytes();
-    if bytes[0].is_ascii_alphabetic()
-        && bytes[1..]
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
-        return name;
-    }
-    // PHP tests /^[$nsc][$nc]*$/, and `$` also matches before a final newline: "a\n" passes unmangled
-    // (still well-formed, as whitespace after a name).
-    let mut chars = name.strip_suffix('\n').unwrap_or(&name).chars();
-    if chars.next().is_some_and(is_name_start) && chars.all(is_name_char) {
-        return name;
-    }
-    let mut out = String::with_capacity(name.len() + 8);
-    out.push('_');
-    for c in name.chars() {
-        match c {
-            '.' => out.push_str(".2E."),
-            c if is_name_char(c) => out.push(c),
-            c => out.push_str(&format!(".{:X}.", c as u32)),
-        }
-    }
-    Cow::Owned(out)
+        .is_some_and(|c| is_name_start(c) || c == ':' || c == '_')
+        && chars.all(|c| is_name_char(c) || c == ':')
 }

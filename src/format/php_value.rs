@@ -64,16 +64,20 @@ pub enum Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    /// The value `json_decode( $json, true )` returns.
+    /// The PHP value `json_encode` wrote as `json`: what `json_decode( $json, true )` returns, except `-0`.
     pub fn from_json(json: &'a Json) -> Self {
         match json {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             // json_encode writes PHP ints as integer literals and floats with a '.' or an exponent (which
-            // as_i64 rejects); json_decode reads integer literals beyond i64 as floats.
+            // as_i64 rejects), except integral floats, which it writes as digits without
+            // JSON_PRESERVE_ZERO_FRACTION: `-0` is then the float -0.0 (no int prints so), which PHP prints as
+            // "-0" where json_decode would give int 0. json_decode reads integer literals beyond i64 as floats.
+            Json::Number(n) if n.as_str() == "-0" => Value::Float(-0.0),
             Json::Number(n) => match n.as_i64() {
                 Some(i) => Value::Int(i),
-                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                // Number text always parses; overflow gives infinity, as in json_decode.
+                None => Value::Float(n.as_str().parse().unwrap_or(f64::NAN)),
             },
             Json::String(s) => Value::Str(Cow::Borrowed(s)),
             Json::Array(items) => Value::Array(Array(
@@ -93,11 +97,6 @@ impl<'a> Value<'a> {
 
     pub fn str(s: &'a str) -> Self {
         Value::Str(Cow::Borrowed(s))
-    }
-
-    /// `is_scalar()`.
-    pub fn is_scalar(&self) -> bool {
-        !matches!(self, Value::Null | Value::Array(_))
     }
 
     /// The string PHP makes of a scalar (`(string)$v`; floats with `precision` = 14). Arrays and null give "".
@@ -129,22 +128,6 @@ impl<'a> Value<'a> {
             Value::Int(n) => Key::Int(*n),
             Value::Bool(b) => Key::Int(i64::from(*b)),
             other => Key::parse(other.to_php_string()),
-        }
-    }
-
-    /// The string values of a list-like metadata item (`_preservekeys`, `_subelements`, ...), as
-    /// `in_array( $key, $list, true )` sees them: only string entries can ever equal a string key.
-    pub fn string_items(&self) -> Vec<&str> {
-        match self {
-            Value::Array(a) => {
-                a.0.iter()
-                    .filter_map(|(_, v)| match v {
-                        Value::Str(s) => Some(s.as_ref()),
-                        _ => None,
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
         }
     }
 }
@@ -283,6 +266,23 @@ mod tests {
         let expected = php_oracle::float_strings(&literals);
         for (f, want) in samples.iter().zip(expected) {
             assert_eq!(php_float_string(*f), want, "{f:e}");
+        }
+    }
+
+    /// Number text as the PHP side's `json_encode` writes it (no `JSON_PRESERVE_ZERO_FRACTION`), read back
+    /// and printed, against PHP's `(string)` of the float the text stands for.
+    #[test]
+    fn json_floats_print_like_php() {
+        let literals = [
+            "1.5", "-0", "-0.0", "10.0", "1.0e+14", "1.0e+25", "0.1", "1.0e-5", "0.0001",
+            "5.0e-324", "1e400",
+        ];
+        let expected = php_oracle::float_strings(&literals.map(String::from));
+        for (literal, want) in literals.iter().zip(expected) {
+            let json: Json = serde_json::from_str(literal).unwrap();
+            let value = Value::from_json(&json);
+            assert!(matches!(value, Value::Float(_)), "{literal}: {value:?}");
+            assert_eq!(value.to_php_string(), want, "{literal}");
         }
     }
 }

@@ -36,6 +36,25 @@ pub fn push_attr(out: &mut Vec<u8>, value: &str) {
     push_escaped(out, value, true);
 }
 
+/// Appends the decimal digits of `n` (nothing to escape; hot enough to skip `fmt`).
+pub fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Bytes that may need replacing: C0 controls (in text except tab, LF, CR), `& < >`, the lead byte of
 /// U+FFFE/U+FFFF, and in attributes also `"` and `'`.
 const fn special_bytes(attr: bool) -> [bool; 256] {

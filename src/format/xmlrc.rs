@@ -14,7 +14,7 @@
 use super::api_result;
 use super::api_xml;
 use super::php_value::Value;
-use super::xml_chars::{push_attr, push_text};
+use super::xml_chars::{push_attr, push_int, push_text};
 use crate::context::FeedContext;
 use crate::event::{civil_from_unix, iso8601, ChangeType, Event, Patrolled};
 
@@ -24,25 +24,6 @@ fn attr(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b"=\"");
     push_attr(out, value);
     out.push(b'"');
-}
-
-/// Appends the decimal digits of `value` (hot enough to skip `fmt`).
-fn push_int(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    let mut digits = [0u8; 20];
-    let mut n = value.unsigned_abs();
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// `wfTimestamp( TS_ISO_8601, ... )` (what [`crate::event::iso8601`] returns), written without `fmt`.
@@ -187,7 +168,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
     }
     out.push(b'>');
     if let Some(params) = &logparams {
-        api_xml::print(&mut out, Some("logparams"), params);
+        api_xml::print(&mut out, Some("logparams"), params, None);
     }
     if props.tags {
         if event.tags.is_empty() {
@@ -487,7 +468,12 @@ mod tests {
 
     fn ours(params: &Json) -> String {
         let mut out = Vec::new();
-        api_xml::print(&mut out, Some("logparams"), &api_result::transform(params));
+        api_xml::print(
+            &mut out,
+            Some("logparams"),
+            &api_result::transform(params),
+            None,
+        );
         String::from_utf8(out).unwrap()
     }
 
