@@ -1,34 +1,9 @@
 //! Payload v1 decoding: round trips and every kind of malformed input.
 
-use rcemit::event::{ChangeType, Event, LogInfo, Patrolled};
+use rcemit::event::{ChangeType, Event, LogInfo};
+use rcemit::format::samples::edit;
 use rcemit::payload::{decode, encode, DecodeError, INT_COUNT, STRING_COUNT};
 use serde_json::json;
-
-fn edit() -> Event {
-    Event {
-        rc_id: 3,
-        change_type: ChangeType::Edit,
-        namespace: 0,
-        title: "Test Page".into(),
-        page_id: 2,
-        this_oldid: 3,
-        last_oldid: 2,
-        user: "Admin".into(),
-        user_id: 1,
-        bot: true,
-        minor: true,
-        redirect: false,
-        patrolled: Patrolled::Autopatrolled,
-        old_len: Some(36),
-        new_len: Some(9),
-        timestamp: 1_795_302_333,
-        comment: "second".into(),
-        parsed_comment: None,
-        sha1: None,
-        log: None,
-        tags: vec![],
-    }
-}
 
 fn log_event() -> Event {
     Event {

@@ -125,9 +125,13 @@ mod tests {
     use serde_json::Value;
 
     use super::super::php_oracle::{self, Mode};
-    use super::super::samples::{self, Rng, HOSTILE};
+    use super::super::random_input::{self, HOSTILE};
+    use super::super::samples;
     use super::*;
     use crate::event::Patrolled;
+
+    /// Seeds the random cases ("json" in ASCII).
+    const SEED: u64 = 0x6a73_6f6e;
 
     fn parse(bytes: &[u8]) -> serde_json::Map<String, Value> {
         match serde_json::from_slice(bytes) {
@@ -181,78 +185,16 @@ mod tests {
         cases
     }
 
-    fn random_cases(count: usize) -> Vec<(Event, FeedContext)> {
-        let mut rng = Rng::new(0x6a73_6f6e);
-        let shapes = [
-            samples::edit(),
-            samples::new_page(),
-            samples::log(None),
-            samples::categorize(),
-        ];
-        (0..count)
-            .map(|_| {
-                let mut event = shapes[rng.below(shapes.len())].clone();
-                event.title = rng.text(8);
-                event.comment = rng.text(12);
-                event.user = rng.text(4);
-                if let Some(log) = &mut event.log {
-                    log.action_comment = rng.text(8);
-                    log.params_raw = (rng.below(4) > 0).then(|| rng.params(4));
-                }
-                let mut ctx = samples::context();
-                ctx.channel = (rng.below(2) == 0).then(|| rng.text(3));
-                ctx.use_rc_patrol = rng.below(2) == 0;
-                (event, ctx)
-            })
-            .collect()
-    }
-
-    /// Replaces each event's log params by what the PHP side would send for them (PHP's `json_encode` of
-    /// the array), dropping cases PHP cannot encode.
-    fn as_php_would_send(cases: Vec<(Event, FeedContext)>) -> Option<Vec<(Event, FeedContext)>> {
-        let params: Vec<Value> = cases
-            .iter()
-            .map(|(e, _)| {
-                e.log
-                    .as_ref()
-                    .and_then(|l| l.params_raw.clone())
-                    .unwrap_or(Value::Null)
-            })
-            .collect();
-        let canonical = php_oracle::canonical(&params)?;
-        Some(
-            cases
-                .into_iter()
-                .zip(canonical)
-                .filter_map(|((mut event, ctx), params)| {
-                    if let Some(log) = &mut event.log {
-                        if log.params_raw.is_some() {
-                            log.params_raw = Some(params?);
-                        }
-                    }
-                    Some((event, ctx))
-                })
-                .collect(),
-        )
-    }
-
     fn assert_matches_core(cases: Vec<(Event, FeedContext)>) {
-        let Some(cases) = as_php_would_send(cases) else {
+        let Some(outputs) = php_oracle::feed_packets(Mode::Json, cases) else {
             return;
         };
-        let packets: Vec<Value> = cases
-            .iter()
-            .map(|(e, c)| php_oracle::packet_json(e, c))
-            .collect();
-        let Some(expected) = php_oracle::run(Mode::Json, &packets) else {
-            return;
-        };
-        for ((event, ctx), want) in cases.iter().zip(expected) {
-            let want = want.expect("FormatJson::encode does not throw");
+        for ((event, ctx), want) in &outputs {
+            let want = want.as_ref().expect("FormatJson::encode does not throw");
             let got = format(event, ctx);
             assert_eq!(
                 String::from_utf8_lossy(&got),
-                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(want),
                 "{event:?}"
             );
         }
@@ -265,12 +207,15 @@ mod tests {
 
     #[test]
     fn matches_core_format_json_on_random_hostile_input() {
-        assert_matches_core(random_cases(1500));
+        assert_matches_core(random_input::cases(SEED, 1500));
     }
 
     #[test]
     fn parses_back_to_the_same_strings_and_keys() {
-        for (event, ctx) in fixed_cases().into_iter().chain(random_cases(1500)) {
+        for (event, ctx) in fixed_cases()
+            .into_iter()
+            .chain(random_input::cases(SEED, 1500))
+        {
             let out = format(&event, &ctx);
             assert!(out.is_ascii(), "json_encode escapes all non-ASCII");
             let map = parse(&out);

@@ -12,9 +12,11 @@ pub mod json;
 #[cfg(test)]
 mod php_oracle;
 mod php_value;
-mod rc_packet;
 #[cfg(test)]
-mod samples;
+mod random_input;
+mod rc_packet;
+#[doc(hidden)]
+pub mod samples;
 pub mod xml;
 mod xml_chars;
 pub mod xmlrc;

@@ -141,7 +141,7 @@ pub fn run(mode: Mode, inputs: &[Value]) -> Option<Vec<Option<Vec<u8>>>> {
 }
 
 /// The packet core would build, as JSON that `json_decode( ..., true )` turns back into the same PHP array.
-pub fn packet_json(event: &Event, ctx: &FeedContext) -> Value {
+fn packet_json(event: &Event, ctx: &FeedContext) -> Value {
     let mut map = Map::new();
     for (key, field) in rc_packet::build(event, ctx) {
         let value = match field {
@@ -157,16 +157,40 @@ pub fn packet_json(event: &Event, ctx: &FeedContext) -> Value {
     Value::Object(map)
 }
 
-/// Replaces `value` by what the PHP side would put into the payload for it (PHP's `json_encode` of the
-/// array `json_decode` makes of it), or `None` if PHP fails on it.
-pub fn canonical(values: &[Value]) -> Option<Vec<Option<Value>>> {
-    let answers = run(Mode::Canonical, values)?;
-    Some(
-        answers
-            .into_iter()
-            .map(|a| a.map(|bytes| serde_json::from_slice(&bytes).expect("PHP wrote JSON")))
-            .collect(),
-    )
+/// A change and the feed it is formatted for.
+pub type Case = (Event, FeedContext);
+
+/// Core's feed packet (`Mode::Json` or `Mode::Xml`) for each case, paired with the case as compared: its log
+/// params replaced by what the PHP side would put into the payload for them (PHP's `json_encode` of the array
+/// `json_decode` makes of them), cases PHP cannot encode dropped. An inner `None` where core throws; `None`
+/// when PHP or MediaWiki is not installed.
+pub fn feed_packets(mode: Mode, cases: Vec<Case>) -> Option<Vec<(Case, Option<Vec<u8>>)>> {
+    let params: Vec<Value> = cases
+        .iter()
+        .map(|(e, _)| {
+            e.log
+                .as_ref()
+                .and_then(|l| l.params_raw.clone())
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    let canonical = run(Mode::Canonical, &params)?;
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .zip(canonical)
+        .filter_map(|((mut event, ctx), params)| {
+            if let Some(log) = &mut event.log {
+                if log.params_raw.is_some() {
+                    let json = serde_json::from_slice(&params?).expect("PHP wrote JSON");
+                    log.params_raw = Some(json);
+                }
+            }
+            Some((event, ctx))
+        })
+        .collect();
+    let packets: Vec<Value> = cases.iter().map(|(e, c)| packet_json(e, c)).collect();
+    let outputs = run(mode, &packets)?;
+    Some(cases.into_iter().zip(outputs).collect())
 }
 
 /// PHP's `(string)(float)$literal` for each literal; panics when PHP or MediaWiki is missing.

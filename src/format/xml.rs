@@ -71,10 +71,14 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::super::php_oracle::{self, Mode};
-    use super::super::samples::{self, Rng, HOSTILE};
+    use super::super::random_input::{self, HOSTILE};
+    use super::super::samples;
     use super::super::xml_chars::is_xml_char;
     use super::*;
     use crate::context::FeedContext;
+
+    /// Seeds the random cases ("xml!" in ASCII).
+    const SEED: u64 = 0x786d_6c21;
 
     /// An element read back: depth, name, attributes (unescaped), text (unescaped, all text nodes joined).
     #[derive(Debug)]
@@ -217,71 +221,17 @@ mod tests {
         cases
     }
 
-    fn random_cases(count: usize) -> Vec<(Event, FeedContext)> {
-        let mut rng = Rng::new(0x786d_6c21);
-        let shapes = [
-            samples::edit(),
-            samples::new_page(),
-            samples::log(None),
-            samples::categorize(),
-        ];
-        (0..count)
-            .map(|_| {
-                let mut event = shapes[rng.below(shapes.len())].clone();
-                event.title = rng.text(8);
-                event.comment = rng.text(12);
-                event.user = rng.text(4);
-                if let Some(log) = &mut event.log {
-                    log.action_comment = rng.text(8);
-                    log.params_raw = (rng.below(4) > 0).then(|| rng.params(4));
-                }
-                let mut ctx = samples::context();
-                ctx.channel = (rng.below(2) == 0).then(|| rng.text(3));
-                ctx.use_rc_patrol = rng.below(2) == 0;
-                (event, ctx)
-            })
-            .collect()
-    }
-
     /// Compares with `recXmlPrint()` run by PHP on the same packet, where PHP's output is well-formed once
     /// forbidden characters are replaced (elsewhere core itself produces a broken document). Returns how
     /// many cases were compared.
     fn assert_matches_core(cases: Vec<(Event, FeedContext)>) -> usize {
-        let params: Vec<Value> = cases
-            .iter()
-            .map(|(e, _)| {
-                e.log
-                    .as_ref()
-                    .and_then(|l| l.params_raw.clone())
-                    .unwrap_or(Value::Null)
-            })
-            .collect();
-        let Some(canonical) = php_oracle::canonical(&params) else {
-            return 0;
-        };
-        let cases: Vec<(Event, FeedContext)> = cases
-            .into_iter()
-            .zip(canonical)
-            .filter_map(|((mut event, ctx), params)| {
-                if let Some(log) = &mut event.log {
-                    if log.params_raw.is_some() {
-                        log.params_raw = Some(params?);
-                    }
-                }
-                Some((event, ctx))
-            })
-            .collect();
-        let packets: Vec<Value> = cases
-            .iter()
-            .map(|(e, c)| php_oracle::packet_json(e, c))
-            .collect();
-        let Some(expected) = php_oracle::run(Mode::Xml, &packets) else {
+        let Some(outputs) = php_oracle::feed_packets(Mode::Xml, cases) else {
             return 0;
         };
         let mut compared = 0;
-        for ((event, ctx), want) in cases.iter().zip(expected) {
+        for ((event, ctx), want) in &outputs {
             let Some(want) = want else { continue };
-            let want = carried(&String::from_utf8(want).expect("UTF-8"));
+            let want = carried(std::str::from_utf8(want).expect("UTF-8"));
             if let Err(e) = try_parse(want.as_bytes()) {
                 eprintln!("core's own output is not well-formed ({e}), not compared: {want:?}");
                 continue;
@@ -307,14 +257,17 @@ mod tests {
 
     #[test]
     fn matches_core_xml_feed_on_random_hostile_input() {
-        let compared = assert_matches_core(random_cases(1500));
+        let compared = assert_matches_core(random_input::cases(SEED, 1500));
         eprintln!("compared {compared} of 1500 cases with MediaWiki");
         assert!(compared == 0 || compared > 1400, "only {compared} compared");
     }
 
     #[test]
     fn always_well_formed_and_never_forged() {
-        for (event, ctx) in fixed_cases().into_iter().chain(random_cases(1500)) {
+        for (event, ctx) in fixed_cases()
+            .into_iter()
+            .chain(random_input::cases(SEED, 1500))
+        {
             let elements = parse(&format(&event, &ctx));
             let root = &elements[0];
             assert_eq!(root.name, "recentchange");

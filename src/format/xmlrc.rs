@@ -198,7 +198,7 @@ mod tests {
     use serde_json::{json, Value as Json};
 
     use super::super::xml_chars::is_xml_char;
-    use super::super::{php_oracle, samples};
+    use super::super::{php_oracle, random_input, samples};
     use super::*;
     use crate::context::XmlrcProps;
 
@@ -265,9 +265,9 @@ mod tests {
     fn hostile_text_cannot_forge_attributes_or_elements() {
         let mut ctx = samples::context();
         ctx.xmlrc_props = all_props();
-        let mut rng = samples::Rng::new(0x5eed);
+        let mut rng = random_input::Rng::new(0x5eed);
         let mut texts: Vec<String> = vec![
-            samples::HOSTILE.into(),
+            random_input::HOSTILE.into(),
             "\" injected=\"1".into(),
             "\"/><rc x=\"".into(),
         ];
@@ -506,7 +506,7 @@ mod tests {
 
     #[test]
     fn random_logparams_match_api_php_where_it_is_well_formed() {
-        let mut rng = samples::Rng::new(42);
+        let mut rng = random_input::Rng::new(42);
         let params: Vec<Json> = (0..600)
             .map(|_| json!({ "p": rng.params(4), "q": rng.params(3) }))
             .collect();

@@ -1,59 +1,34 @@
-//! Shared by the sender's integration tests: sample events, loopback listeners, feed configs.
+//! Shared by the integration tests: sample events (variants of `rcemit::format::samples`), loopback
+//! listeners, feed configs.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use rcemit::event::{ChangeType, Event, LogInfo, Patrolled};
+use rcemit::event::{Event, LogInfo, Patrolled};
+use rcemit::format::samples;
 use serde_json::json;
 
+/// The sample edit with non-ASCII text and markup in its summary, a SHA-1 and another tag.
 pub fn edit() -> Event {
     Event {
-        rc_id: 3,
-        change_type: ChangeType::Edit,
-        namespace: 0,
-        title: "Test Page".into(),
-        page_id: 2,
-        this_oldid: 3,
-        last_oldid: 2,
-        user: "Admin".into(),
-        user_id: 1,
-        bot: true,
-        minor: true,
-        redirect: false,
-        patrolled: Patrolled::Autopatrolled,
-        old_len: Some(36),
-        new_len: Some(9),
-        timestamp: 1_795_302_333,
         comment: "second ä € 😀 <b>&amp;</b>".into(),
-        parsed_comment: None,
         sha1: Some("ac60e3c6f6e1da6d1fc98a9ca0d6f0f4ef3d0f7e".into()),
-        log: None,
         tags: vec!["mw-rollback".into()],
+        ..samples::edit()
     }
 }
 
+/// A block log entry with raw and API params.
 pub fn log() -> Event {
     Event {
         rc_id: 7,
-        change_type: ChangeType::Log,
         namespace: 2,
         title: "User:Vandal".into(),
         page_id: 0,
-        this_oldid: 0,
-        last_oldid: 0,
-        user: "Admin".into(),
-        user_id: 1,
-        bot: false,
-        minor: false,
-        redirect: false,
         patrolled: Patrolled::Unpatrolled,
-        old_len: None,
-        new_len: None,
         timestamp: 1_795_302_400,
         comment: "spam".into(),
-        parsed_comment: None,
-        sha1: None,
         log: Some(LogInfo {
             id: 5,
             log_type: "block".into(),
@@ -63,7 +38,7 @@ pub fn log() -> Event {
             action_comment: "blocked [[User:Vandal]] with an expiration time of infinite: spam"
                 .into(),
         }),
-        tags: vec![],
+        ..samples::log(None)
     }
 }
 
