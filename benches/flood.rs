@@ -15,45 +15,20 @@ use std::net::UdpSocket;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rcemit::event::{ChangeType, Event, Patrolled};
 use rcemit::ffi::{
     rcemit_feed_emit, rcemit_feed_open, rcemit_flush, rcemit_result, rcemit_stats_read,
 };
 use rcemit::payload;
 use rcemit::sender::stats::rcemit_stats;
 
+use common::edit;
+
+mod common;
+
 const EMITS: usize = 1_000_000;
 const WINDOW: usize = 100_000;
 const RSS_LIMIT_KIB: i64 = 16 * 1024;
 const FLUSH_TIMEOUT_MS: u32 = 60_000;
-
-/// A typical edit, about 400 bytes of payload.
-fn edit() -> Event {
-    Event {
-        rc_id: 1_234_567_890,
-        change_type: ChangeType::Edit,
-        namespace: 0,
-        title: "Zürich Hauptbahnhof".into(),
-        page_id: 123_456,
-        this_oldid: 1_198_765_432,
-        last_oldid: 1_198_765_000,
-        user: "Example editor".into(),
-        user_id: 4_242_424,
-        bot: false,
-        minor: true,
-        redirect: false,
-        patrolled: Patrolled::Unpatrolled,
-        old_len: Some(48_211),
-        new_len: Some(48_305),
-        timestamp: 1_795_302_333,
-        comment: "/* History */ fix link to [[Swiss Federal Railways]] & add \"ref\" <ref>…</ref>"
-            .into(),
-        parsed_comment: None,
-        sha1: None,
-        log: None,
-        tags: vec!["mw-replace".into(), "visualeditor".into()],
-    }
-}
 
 /// A loopback UDP port that was free a moment ago; nobody listens on it during the flood.
 fn dead_port() -> u16 {
