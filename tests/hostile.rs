@@ -342,6 +342,23 @@ fn framed_xml_and_json_lines_all_carry_the_prefix() {
     }
 }
 
+#[test]
+fn hostile_log_param_keys_stay_well_formed() {
+    // Keys become element and attribute names in the XML formats (mangled where XML does not allow them)
+    // and stay keys, exactly, in JSON.
+    for value in nasty() {
+        let mut event = log();
+        let params = json!({ value.clone(): value, "4::target": {(value.clone() + "x"): [value]} });
+        let info = event.log.as_mut().unwrap();
+        info.params_raw = Some(params.clone());
+        info.params_api = Some(params.clone());
+        xml(Format::Xmlrc, &event);
+        xml(Format::Xml, &event);
+        assert_eq!(json_packet(&event)["log_params"], params);
+        irc_datagram(&event);
+    }
+}
+
 /// Replaces string field `index` of an encoded payload with raw bytes (the layout of src/payload.rs).
 fn with_raw_string(encoded: &[u8], index: usize, raw: &[u8]) -> Vec<u8> {
     let mut at = 4 + 8 * payload::INT_COUNT;

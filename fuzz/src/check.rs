@@ -67,7 +67,12 @@ pub fn unframed(format: Format, text: &[u8]) -> Shape {
             Shape::Json(json_shape(&value))
         }
         Format::Irc => {
-            assert_eq!(text.last(), Some(&b'\n'), "irc line does not end in \\n");
+            assert_eq!(
+                text.last(),
+                Some(&b'\n'),
+                "irc line does not end in \\n: {:?}",
+                String::from_utf8_lossy(text)
+            );
             assert_eq!(
                 text.iter().filter(|&&b| b == b'\n').count(),
                 1,
@@ -80,7 +85,8 @@ pub fn unframed(format: Format, text: &[u8]) -> Shape {
     }
 }
 
-/// Removes core's prefix framing from a datagram, checking that every line carries the prefix.
+/// Removes core's prefix framing from a datagram, checking that every line carries the prefix. The result
+/// ends in `\n` (harmless whitespace after an XML or JSON document).
 pub fn unframe(prefix: Option<&[u8]>, datagram: &[u8]) -> Vec<u8> {
     let Some(prefix) = prefix else {
         return datagram.to_vec();
@@ -101,7 +107,10 @@ pub fn unframe(prefix: Option<&[u8]>, datagram: &[u8]) -> Vec<u8> {
             })
         })
         .collect();
-    lines.join(&b'\n')
+    // The text ended in \n, or framing added one; either way the datagram's final \n stands for it.
+    let mut text = lines.join(&b'\n');
+    text.push(b'\n');
+    text
 }
 
 /// Renders `event` for `feed`, then checks the render, the datagram the size policy makes of it, and that a
