@@ -22,7 +22,7 @@ use super::xml_chars::{push_attr, push_int, push_text};
 /// `recXmlPrint( $name, $value, $indent )`: `name` `None` prints only the children (the content array of an
 /// element), `indent` `None` prints no line breaks.
 pub fn print(out: &mut Vec<u8>, name: Option<&str>, value: &Value, indent: Option<usize>) {
-    print_with(out, name, value, indent, Vec::new());
+    print_with(out, name, value, indent, None);
 }
 
 /// ` name="value"`, the value escaped by `Sanitizer::encodeAttribute()`.
@@ -75,7 +75,13 @@ impl<'v> K<'v> {
 }
 
 /// Attributes as `recXmlPrint()` collects them: names, and scalar values printed as PHP strings.
-type Attrs<'v, 'a> = Vec<(Cow<'v, str>, Cow<'v, Value<'a>>)>;
+type Attrs<'v, 'a> = [(Cow<'v, str>, &'v Value<'a>)];
+
+/// The values `recXmlPrint()` makes up while printing (booleans as text, an empty attribute, `xml:space`).
+static TRUE: Value = Value::Str(Cow::Borrowed("true"));
+static FALSE: Value = Value::Str(Cow::Borrowed("false"));
+static EMPTY: Value = Value::Str(Cow::Borrowed(""));
+static PRESERVE: Value = Value::Str(Cow::Borrowed("preserve"));
 
 /// Names in insertion order with the semantics of `$map[$name] = $value` (a repeated name keeps its first
 /// position). Names only repeat when `_preservekeys` lets raw names through, so only then is there an index.
@@ -151,7 +157,7 @@ impl<'v> KeySet<'v> {
 /// array) wrapped as `[ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ]`.
 enum Child<'v, 'a> {
     Array(&'v Value<'a>),
-    Wrapped(Cow<'v, Value<'a>>),
+    Wrapped(&'v Value<'a>),
 }
 
 /// The ApiResult metadata of one array.
@@ -209,23 +215,25 @@ impl<'v, 'a> Meta<'v, 'a> {
     }
 }
 
-/// `recXmlPrint( $name, $value, $indent, $attributes )`.
-fn print_with<'v, 'a>(
+/// `recXmlPrint( $name, $value, $indent, $attributes )`, where the attributes are `[ '_idx' => $idx ]` or none.
+fn print_with(
     out: &mut Vec<u8>,
     name: Option<&str>,
-    value: &'v Value<'a>,
+    value: &Value,
     indent: Option<usize>,
-    mut attrs: Attrs<'v, 'a>,
+    idx: Option<i64>,
 ) {
     let indent = match name {
         Some(_) => indent.map(|i| i + 2),
         None => indent,
     };
+    let idx = idx.map(Value::Int);
+    let idx = idx.as_ref().map(|v| (Cow::Borrowed("_idx"), v));
     let Value::Array(array) = value else {
         // Scalars; `recXmlPrint()` is never called with a scalar and no name.
         if let Some(name) = name {
             newline(out, indent);
-            element(out, name, &attrs, value);
+            element(out, name, idx.as_slice(), value);
         }
         return;
     };
@@ -239,40 +247,41 @@ fn print_with<'v, 'a>(
         None => Cow::Borrowed("_v"),
     };
 
-    let mut content_value: Option<Cow<'v, Value<'a>>> = None;
+    let mut content_value: Option<&Value> = None;
     let may_repeat = !meta.preserve.0.is_empty();
-    attrs.reserve(entries.len());
+    let mut attrs = Vec::with_capacity(entries.len() + 1);
+    attrs.extend(idx);
     let mut attrs = NameMap::new(attrs, may_repeat);
-    let mut children: NameMap<'v, Child<'v, 'a>> = NameMap::new(Vec::new(), may_repeat);
-    let mut indexed: Vec<(i64, Cow<'v, Value<'a>>)> = Vec::new();
+    let mut children = NameMap::new(Vec::new(), may_repeat);
+    let mut indexed = Vec::new();
     for (key, original) in entries {
         let key = K::of_key(key);
         if key.is_metadata() && !meta.preserve.contains(key) {
             continue;
         }
         let v = match original {
-            Value::Bool(b) if !meta.bc_bools.contains(key) => Cow::Owned(bool_string(*b)),
-            _ => Cow::Borrowed(original),
+            Value::Bool(b) if !meta.bc_bools.contains(key) => bool_string(*b),
+            _ => original,
         };
         if name.is_some() && meta.is_content_key(key) {
             content_value = Some(v);
         } else if let K::Int(i) = key {
             indexed.push((i, v));
-        } else if let Cow::Borrowed(array @ Value::Array(_)) = v {
-            children.set(meta.name_of(key), Child::Array(array));
+        } else if let Value::Array(_) = v {
+            children.set(meta.name_of(key), Child::Array(v));
         } else if name.is_none() || meta.subelements.contains(key) {
             children.set(meta.name_of(key), Child::Wrapped(v));
         } else if let Value::Bool(b) = original {
             if *b {
-                attrs.set(meta.name_of(key), Cow::Owned(Value::str("")));
+                attrs.set(meta.name_of(key), &EMPTY);
             }
-        } else if !matches!(*v, Value::Null) {
+        } else if !matches!(v, Value::Null) {
             attrs.set(meta.name_of(key), v);
         }
     }
 
     // `$content !== null`: a null content value counts as no content at all.
-    let mut content = content_value.filter(|c| !matches!(**c, Value::Null));
+    let mut content = content_value.filter(|c| !matches!(c, Value::Null));
     if let Some(c) = content.take() {
         let content_key = meta.content_key.and_then(K::of_val).unwrap_or(K::Str("*"));
         if !children.is_empty() || !indexed.is_empty() {
@@ -283,23 +292,20 @@ fn print_with<'v, 'a>(
     }
 
     match (content, name) {
-        (Some(c), Some(name)) if !matches!(*c, Value::Array(_)) => {
+        (Some(c), Some(name)) if !matches!(c, Value::Array(_)) => {
             // Scalar content: `xml:space="preserve"` unless an attribute of that name exists already.
             if !attrs.contains("xml:space") {
-                attrs.set(
-                    Cow::Borrowed("xml:space"),
-                    Cow::Owned(Value::str("preserve")),
-                );
+                attrs.set(Cow::Borrowed("xml:space"), &PRESERVE);
             }
             newline(out, indent);
-            element(out, name, &attrs.items, &c);
+            element(out, name, &attrs.items, c);
         }
         (Some(c), _) => {
             if let Some(name) = name {
                 newline(out, indent);
                 open_tag(out, name, &attrs.items);
             }
-            print_with(out, None, &c, indent, Vec::new());
+            print_with(out, None, c, indent, None);
             if let Some(name) = name {
                 newline(out, indent);
                 close_tag(out, name);
@@ -318,19 +324,12 @@ fn print_with<'v, 'a>(
             }
             for (child_name, child) in &children.items {
                 match child {
-                    Child::Array(array) => {
-                        print_with(out, Some(child_name), array, indent, Vec::new())
-                    }
+                    Child::Array(array) => print_with(out, Some(child_name), array, indent, None),
                     Child::Wrapped(v) => print_wrapped(out, child_name, v, indent),
                 }
             }
-            for (i, v) in &indexed {
-                let idx = if meta.typed {
-                    vec![(Cow::Borrowed("_idx"), Cow::Owned(Value::Int(*i)))]
-                } else {
-                    Vec::new()
-                };
-                print_with(out, Some(&indexed_tag), v, indent, idx);
+            for (i, v) in indexed {
+                print_with(out, Some(&indexed_tag), v, indent, meta.typed.then_some(i));
             }
             if let Some(name) = name {
                 newline(out, indent);
@@ -341,19 +340,19 @@ fn print_with<'v, 'a>(
 }
 
 /// `$v ? 'true' : 'false'`, how `recXmlPrint()` prints booleans not listed in `_BC_bools`.
-fn bool_string(b: bool) -> Value<'static> {
-    Value::str(if b { "true" } else { "false" })
+fn bool_string(b: bool) -> &'static Value<'static> {
+    if b {
+        &TRUE
+    } else {
+        &FALSE
+    }
 }
 
 /// `recXmlPrint( $name, [ 'content' => $v, '_content' => 'content', '_type' => 'assoc' ], $indent )`.
 fn print_wrapped(out: &mut Vec<u8>, name: &str, value: &Value, indent: Option<usize>) {
     let indent = indent.map(|i| i + 2);
-    let converted;
     let value = match value {
-        Value::Bool(b) => {
-            converted = bool_string(*b);
-            &converted
-        }
+        Value::Bool(b) => bool_string(*b),
         other => other,
     };
     newline(out, indent);
@@ -361,15 +360,12 @@ fn print_wrapped(out: &mut Vec<u8>, name: &str, value: &Value, indent: Option<us
         Value::Null => element(out, name, &[], value),
         Value::Array(_) => {
             open_tag(out, name, &[]);
-            print_with(out, None, value, indent, Vec::new());
+            print_with(out, None, value, indent, None);
             newline(out, indent);
             close_tag(out, name);
         }
         scalar => {
-            let preserve = [(
-                Cow::Borrowed("xml:space"),
-                Cow::Owned(Value::str("preserve")),
-            )];
+            let preserve = [(Cow::Borrowed("xml:space"), &PRESERVE)];
             element(out, name, &preserve, scalar);
         }
     }
@@ -383,7 +379,7 @@ fn newline(out: &mut Vec<u8>, indent: Option<usize>) {
     }
 }
 
-fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Value>)]) {
+fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &Attrs) {
     out.push(b'<');
     out.extend_from_slice(name.as_bytes());
     // `a\n` is the attribute `a` to a parser: such a name is mangled if that would repeat an attribute.
@@ -410,7 +406,7 @@ fn open_tag(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Value>)]) {
 
 /// `Xml::element( $name, $attrs, $contents )` for scalar contents: null (no contents) and `''` give a short
 /// tag; anything else, even text that converts to `''` such as `false`, an open and a close tag.
-fn element(out: &mut Vec<u8>, name: &str, attrs: &[(Cow<str>, Cow<Value>)], contents: &Value) {
+fn element(out: &mut Vec<u8>, name: &str, attrs: &Attrs, contents: &Value) {
     open_tag(out, name, attrs);
     match contents {
         Value::Null => short_tag(out),
