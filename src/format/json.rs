@@ -145,13 +145,6 @@ mod tests {
 
     /// Events covering every packet shape, option and escaping rule.
     fn fixed_cases() -> Vec<(Event, FeedContext)> {
-        let ctx = samples::context();
-        let mut patrolling = samples::context();
-        patrolling.use_rc_patrol = true;
-        patrolling.channel = Some("#en.wikipedia".into());
-        let mut np_only = samples::context();
-        np_only.use_np_patrol = true;
-        np_only.script_path = String::new();
         let mut hostile = samples::edit();
         hostile.title = HOSTILE.into();
         hostile.comment = HOSTILE.repeat(3);
@@ -161,11 +154,8 @@ mod tests {
         unpatrolled.patrolled = Patrolled::Unpatrolled;
         let hostile_params =
             serde_json::json!({ "a": HOSTILE, HOSTILE: [HOSTILE, 1.5, -0.0, 1e300, null, true] });
-        let mut hostile_ctx = samples::context();
-        hostile_ctx.channel = Some(HOSTILE.into());
-        hostile_ctx.canonical_server = HOSTILE.into();
         let mut cases = Vec::new();
-        for ctx in [&ctx, &patrolling, &np_only, &hostile_ctx] {
+        for ctx in random_input::feeds() {
             for event in [
                 samples::edit(),
                 samples::new_page(),

@@ -1,4 +1,4 @@
-//! Hostile and random input for the formatters' unit tests, deterministic so that failures reproduce.
+//! Hostile, varied and random input for the formatters' unit tests, deterministic so that failures reproduce.
 
 use serde_json::Value;
 
@@ -68,6 +68,25 @@ impl Rng {
             }
         }
     }
+}
+
+/// Feeds covering every packet option: plain, RC patrol with a channel, NP patrol only with an empty script
+/// path, a script path of "0" (falsy to PHP), and hostile channel, server and wiki id.
+pub fn feeds() -> Vec<FeedContext> {
+    let plain = samples::context();
+    let mut patrolling = samples::context();
+    patrolling.use_rc_patrol = true;
+    patrolling.channel = Some("#en.wikipedia".into());
+    let mut np_only = samples::context();
+    np_only.use_np_patrol = true;
+    np_only.script_path = String::new();
+    let mut zero_path = samples::context();
+    zero_path.script_path = "0".into();
+    let mut hostile = samples::context();
+    hostile.channel = Some(HOSTILE.into());
+    hostile.canonical_server = HOSTILE.into();
+    hostile.wiki_id = HOSTILE.into();
+    vec![plain, patrolling, np_only, zero_path, hostile]
 }
 
 /// `count` changes of every kind with random hostile title, summary, user, log params and feed options.

@@ -172,21 +172,11 @@ mod tests {
     }
 
     fn fixed_cases() -> Vec<(Event, FeedContext)> {
-        let ctx = samples::context();
-        let mut patrolling = samples::context();
-        patrolling.use_rc_patrol = true;
-        patrolling.channel = Some("#en.wikipedia".into());
-        let mut np_only = samples::context();
-        np_only.use_np_patrol = true;
-        np_only.script_path = "0".into();
         let mut hostile = samples::edit();
         hostile.title = HOSTILE.into();
         hostile.comment = HOSTILE.repeat(3);
         hostile.user = HOSTILE.into();
         hostile.new_len = None;
-        let mut hostile_ctx = samples::context();
-        hostile_ctx.channel = Some(HOSTILE.into());
-        hostile_ctx.wiki_id = HOSTILE.into();
         let params = [
             json!({ "a": HOSTILE, HOSTILE: [HOSTILE, 1.5, -0.0, 10.0, 1e14, 1e300, 0.1, null, true, false, ""] }),
             json!(["a", "", null, true, false, [], {}, ["x"], { "k": "v" }]),
@@ -204,7 +194,7 @@ mod tests {
             json!({ "_preservekeys": ["a", "_a.20.b"], "a b": 1, "_a.20.b": 2, "c": [], "_c": [] }),
         ];
         let mut cases = Vec::new();
-        for ctx in [&ctx, &patrolling, &np_only, &hostile_ctx] {
+        for ctx in random_input::feeds() {
             let mut events = vec![
                 samples::edit(),
                 samples::new_page(),
@@ -249,8 +239,10 @@ mod tests {
         let total = cases.len();
         let compared = assert_matches_core(cases);
         eprintln!("compared {compared} of {total} cases with MediaWiki");
+        // Core prints two of the params cases ill-formed (repeated attributes), in every feed.
+        let ill_formed = 2 * random_input::feeds().len();
         assert!(
-            compared == 0 || compared + 8 >= total,
+            compared == 0 || compared + ill_formed >= total,
             "only {compared} of {total} compared"
         );
     }
