@@ -23,6 +23,8 @@ import zlib
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 XMLRC_PROPS = "user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags"
+# Every property an xmlrc feed can print (api.php refuses `patrolled` where nobody can patrol).
+XMLRC_ALL_PROPS = "user|userid|comment|parsedcomment|flags|timestamp|title|ids|sizes|redirect|patrolled|loginfo|tags|sha1"
 ADMIN_PASS = "rcemit-Admin-pass-1"
 USER_PASS = "rcemit-User-pass-1"
 
@@ -142,9 +144,10 @@ class Api:
 
 
 
-def api_rc_elements(api, rcids):
-    """api.php's <rc> elements (XMLRC's rcprop set) for these rcids, as the exact text api.php printed."""
-    params = {"action": "query", "list": "recentchanges", "format": "xml", "rcprop": XMLRC_PROPS,
+def api_rc_elements(api, rcids, rcprop=XMLRC_PROPS):
+    """api.php's <rc> elements (XMLRC's rcprop set unless given) for these rcids, as the exact text api.php
+    printed."""
+    params = {"action": "query", "list": "recentchanges", "format": "xml", "rcprop": rcprop,
               "rclimit": "100", "rcdir": "older"}
     text = api.raw(params, post=False).decode("utf-8")
     found = {}
@@ -281,6 +284,10 @@ def actions(run):
     step("upload of a new file version", lambda: a.call(action="upload", filename="Golden Test.png",
                                                         comment="second version", ignorewarnings="1",
                                                         token=a.token(), _files={"file": ("g2.png", png(5, 2))}))
+    # Not autopatrolled: unpatrolled where only file patrol ($wgUseFilePatrol) makes uploads patrollable.
+    step("upload by a plain user", lambda: ed.call(action="upload", filename="Plain Upload.png", comment="my scan",
+                                                   text="Scanned.", token=ed.token(),
+                                                   _files={"file": ("plain.png", png(3, 3))}))
     step("user rights change", lambda: a.call(action="userrights", user="Editor", add="sysop|bureaucrat",
                                               expiry="infinite|1 month", reason="trusted <user>",
                                               token=a.token("userrights")))

@@ -6,10 +6,15 @@
 namespace MediaWiki\Extension\RcEmit;
 
 use CommentStoreComment;
+use LinkCache;
 use LogFormatter;
+use MediaWiki\CommentFormatter\CommentFormatter;
+use MediaWiki\CommentFormatter\CommentItem;
+use MediaWiki\CommentFormatter\CommentParserFactory;
 use MediaWiki\MediaWikiServices;
 use RecentChange;
 use Title;
+use TitleValue;
 use Throwable;
 
 /**
@@ -23,14 +28,28 @@ use Throwable;
  * - timestamp: rc_timestamp, which callers set as TS_MW (converted only if it is not).
  * - title: $rc->getTitle()->getPrefixedText(), as core's packets and the API print it.
  * - user: rc_user_text; comment: rc_comment as given to the RecentChange (core's json/xml packets use it).
- * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect().
  * - tags: from TagCapture, filled by the ChangeTagsAfterUpdateTags hook during save() (no query).
  * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the raw params as
- *   MachineReadableRCFeedFormatter builds them, and (when asked) LogFormatter::formatParametersForApi() as the
- *   API's `logparams`, both json_encode'd with JSON_INVALID_UTF8_SUBSTITUTE.
- * sha1 and parsedcomment are not sent (flags clear): they need a revision lookup and the parser.
+ *   MachineReadableRCFeedFormatter builds them.
+ * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
+ * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect();
+ * - log rows: LogFormatter::formatParametersForApi() as the API's `logparams`;
+ * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
+ *   sha1() and parsedComment().
+ * The JSON fields are json_encode'd with JSON_INVALID_UTF8_SUBSTITUTE.
  */
 class PayloadBuilder {
+	/** The API's log params (`loginfo`; only log rows have them) */
+	public const PART_API_PARAMS = 1;
+	/** The redirect flag (`redirect`) */
+	public const PART_REDIRECT = 2;
+	/** The revision's SHA-1 (`sha1`) */
+	public const PART_SHA1 = 4;
+	/** The comment as HTML (`parsedcomment`) */
+	public const PART_PARSED_COMMENT = 8;
+	/** Everything a payload can carry */
+	public const PART_ALL = 15;
+
 	private const RC_LOG = 3;
 	private const RC_CATEGORIZE = 6;
 
@@ -39,6 +58,15 @@ class PayloadBuilder {
 	private const FLAG_REDIRECT = 4;
 	private const FLAG_OLD_LEN_NULL = 8;
 	private const FLAG_NEW_LEN_NULL = 16;
+	private const FLAG_HAS_SHA1 = 32;
+	private const FLAG_HAS_PARSED_COMMENT = 64;
+	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
+	private const FLAGS_OFFSET = 92;
+
+	/** @var MediaWikiServices|null The container $linkCache came from (tests may reset it) */
+	private static $services = null;
+	/** @var LinkCache|null */
+	private static $linkCache = null;
 
 	private const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE
 		| JSON_PARTIAL_OUTPUT_ON_ERROR;
@@ -46,22 +74,25 @@ class PayloadBuilder {
 	/**
 	 * @param RecentChange $rc The change, after RecentChange::save() inserted it
 	 * @param string|null $actionComment The IRC action comment core passes to RCFeed::notify()
-	 * @param bool $withApiParams Also compute the API form of log params (needed by the xmlrc format only)
+	 * @param int $parts PART_* bits: the optional parts to compute
+	 * @param int|null &$complete Set to the PART_* bits the payload is complete for: $parts plus those that do
+	 *  not apply to this change (the API's log params of a non-log row)
 	 * @return string The payload bytes
 	 */
-	public static function build( RecentChange $rc, $actionComment, bool $withApiParams ): string {
+	public static function build( RecentChange $rc, $actionComment, int $parts, ?int &$complete = null ): string {
 		// Every read tolerates a missing key: a change published to feeds only (ManualLogEntry::publish( $id,
 		// 'udp' ), e.g. the patrol log) never went through save() and has no rc_id.
 		$a = $rc->getAttributes();
 		$rcId = (int)( $a['rc_id'] ?? 0 );
 		$type = (int)( $a['rc_type'] ?? 0 );
-		$pageId = (int)( $a['rc_cur_id'] ?? 0 );
 		$title = $rc->getTitle();
 		$flags = ( ( $a['rc_bot'] ?? 0 ) ? self::FLAG_BOT : 0 )
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
-			| ( self::isRedirect( $title, $type ) ? self::FLAG_REDIRECT : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
+		if ( $parts & self::PART_REDIRECT && self::isRedirect( $title, $type ) ) {
+			$flags |= self::FLAG_REDIRECT;
+		}
 
 		$timestamp = (string)( $a['rc_timestamp'] ?? '' );
 		if ( strlen( $timestamp ) !== 14 || !ctype_digit( $timestamp ) ) {
@@ -80,19 +111,35 @@ class PayloadBuilder {
 			$tagList .= pack( 'V', strlen( $tag ) ) . $tag;
 		}
 
+		$complete = $parts;
 		if ( $type === self::RC_LOG ) {
 			$logType = (string)( $a['rc_log_type'] ?? '' );
 			$logAction = (string)( $a['rc_log_action'] ?? '' );
 			$actionComment = (string)$actionComment;
 			$paramsRaw = self::rawLogParams( $rc );
-			$paramsApi = $withApiParams ? self::apiLogParams( $a ) : '';
+			$paramsApi = $parts & self::PART_API_PARAMS ? self::apiLogParams( $a ) : '';
 		} else {
 			$logType = $logAction = $actionComment = $paramsRaw = $paramsApi = '';
+			$complete |= self::PART_API_PARAMS;
+		}
+
+		$sha1 = $parsedComment = '';
+		if ( $parts & self::PART_SHA1 ) {
+			$sha1 = self::sha1( (int)( $a['rc_this_oldid'] ?? 0 ) );
+			if ( $sha1 !== null ) {
+				$flags |= self::FLAG_HAS_SHA1;
+			}
+		}
+		if ( $parts & self::PART_PARSED_COMMENT ) {
+			$parsedComment = self::parsedComment( $comment, $a );
+			if ( $parsedComment !== null ) {
+				$flags |= self::FLAG_HAS_PARSED_COMMENT;
+			}
 		}
 
 		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
 			"RCE\x01",
-			$rcId, $type, (int)( $a['rc_namespace'] ?? 0 ), $pageId,
+			$rcId, $type, (int)( $a['rc_namespace'] ?? 0 ), (int)( $a['rc_cur_id'] ?? 0 ),
 			(int)( $a['rc_this_oldid'] ?? 0 ), (int)( $a['rc_last_oldid'] ?? 0 ), (int)( $a['rc_user'] ?? 0 ),
 			(int)( $a['rc_old_len'] ?? 0 ), (int)( $a['rc_new_len'] ?? 0 ), (int)( $a['rc_logid'] ?? 0 ),
 			(int)( $a['rc_patrolled'] ?? 0 ), $flags,
@@ -106,9 +153,25 @@ class PayloadBuilder {
 			strlen( $paramsRaw ), $paramsRaw,
 			strlen( $paramsApi ), $paramsApi,
 			strlen( $tagList ), $tagList,
-			0, '',
-			0, ''
+			strlen( (string)$sha1 ), (string)$sha1,
+			strlen( (string)$parsedComment ), (string)$parsedComment
 		);
+	}
+
+	/**
+	 * A payload built without PART_REDIRECT, with the redirect flag set as build() would have set it.
+	 *
+	 * @param string $payload From build()
+	 * @param RecentChange $rc The change it was built for
+	 * @return string
+	 */
+	public static function withRedirect( string $payload, RecentChange $rc ): string {
+		if ( strlen( $payload ) > self::FLAGS_OFFSET
+			&& self::isRedirect( $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ) )
+		) {
+			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
+		}
+		return $payload;
 	}
 
 	/**
@@ -131,8 +194,14 @@ class PayloadBuilder {
 		$namespace = $title->getNamespace();
 		$dbKey = $title->getDBkey();
 		if ( $namespace >= 0 && $dbKey !== '' && !$title->isExternal() ) {
-			// The array form skips the TitleValue's validation, which the Title has done already.
-			$cached = MediaWikiServices::getInstance()->getLinkCache()->getGoodLinkFieldObj(
+			// The service is kept while the container is the same (getLinkCache() costs half a µs); the array
+			// form skips the TitleValue's validation, which the Title has done already.
+			$services = MediaWikiServices::getInstance();
+			if ( $services !== self::$services ) {
+				self::$linkCache = $services->getLinkCache();
+				self::$services = $services;
+			}
+			$cached = self::$linkCache->getGoodLinkFieldObj(
 				[ 'page_namespace' => $namespace, 'page_title' => $dbKey ], 'redirect' );
 			if ( $cached !== null ) {
 				return (bool)$cached;
@@ -151,6 +220,63 @@ class PayloadBuilder {
 			return false;
 		}
 		return $page !== null && $page->isRedirect();
+	}
+
+	/**
+	 * The API's `sha1` (ApiQueryRecentChanges LEFT JOINs revision ON rc_this_oldid = rev_id, log rows included):
+	 * rev_sha1 in base 36 as 40 hex digits, '' when the row has none; null when there is no such revision or
+	 * its text is hidden (the API then prints no `sha1`). One primary-key query on the primary database, which
+	 * sees the revision the saving request has just inserted.
+	 */
+	private static function sha1( int $revId ): ?string {
+		if ( $revId <= 0 ) {
+			return null;
+		}
+		try {
+			$row = MediaWikiServices::getInstance()->getDBLoadBalancer()->getConnectionRef( DB_PRIMARY )
+				->selectRow( 'revision', [ 'rev_sha1', 'rev_deleted' ], [ 'rev_id' => $revId ], __METHOD__ );
+		} catch ( Throwable $e ) {
+			return null;
+		}
+		if ( !$row || $row->rev_sha1 === null || ( (int)$row->rev_deleted & 1 ) ) {
+			// 1: RevisionRecord::DELETED_TEXT, which an anonymous reader of the API cannot see.
+			return null;
+		}
+		return $row->rev_sha1 === '' ? '' : \Wikimedia\base_convert( $row->rev_sha1, 36, 16, 40 );
+	}
+
+	/**
+	 * The API's `parsedcomment`: RowCommentFormatter::formatItems() over the row's comment with the row's title
+	 * as self-link target, as ApiQueryRecentChanges calls it. The formatter is the RowCommentFormatter service's
+	 * (same link renderer), except that messages come in the wiki's content language, as api.php shows them to
+	 * a reader without a language preference, instead of the saving user's. May query link targets of the
+	 * comment (a LinkBatch). Null if the formatter fails.
+	 *
+	 * @param string $comment
+	 * @param array $attribs RecentChange attributes
+	 * @return string|null
+	 */
+	private static function parsedComment( string $comment, array $attribs ): ?string {
+		try {
+			$services = MediaWikiServices::getInstance();
+			$contentLanguage = $services->getContentLanguage();
+			$formatter = new CommentFormatter( new CommentParserFactory(
+				$services->getLinkRenderer(),
+				$services->getLinkBatchFactory(),
+				$services->getLinkCache(),
+				$services->getRepoGroup(),
+				$contentLanguage,
+				$contentLanguage,
+				$services->getTitleParser(),
+				$services->getNamespaceInfo(),
+				$services->getHookContainer()
+			) );
+			$item = ( new CommentItem( $comment ) )->selfLinkTarget(
+				new TitleValue( (int)( $attribs['rc_namespace'] ?? 0 ), (string)( $attribs['rc_title'] ?? '' ) ) );
+			return (string)$formatter->formatItems( [ $item ] )[0];
+		} catch ( Throwable $e ) {
+			return null;
+		}
 	}
 
 	/**

@@ -12,7 +12,6 @@ use MediaWiki\MediaWikiServices;
 use RCFeed;
 use RecentChange;
 use Throwable;
-use WeakReference;
 use WikiMap;
 use XMLRCFeedFormatter;
 
@@ -33,10 +32,23 @@ use XMLRCFeedFormatter;
  * Core constructs a new feed object for every change, so the constructor only stores the parameters; the
  * payload is built once per change for all RcEmit feeds, the library feed is opened once per process, and
  * notify() makes one FFI call. Nothing here throws: a failure is logged once on the `rcemit` channel.
+ *
+ * The payload carries the xmlrc-only parts (PayloadBuilder::PART_*: redirect flag, API log params, sha1,
+ * parsedcomment) only when some RcEmit feed's properties print them: those of every RcEmit entry of
+ * $wgRCFeeds from the start, those of a feed notified directly when it asks.
  */
 class RcEmitFeed extends RCFeed {
 	/** Formats the library renders. */
 	private const FORMATS = [ 'xmlrc', 'json', 'xml', 'irc' ];
+	/** The library's xmlrc property list when `properties` is not set (XMLRC's default). */
+	private const XMLRC_DEFAULT = 'user|comment|flags|timestamp|title|ids|sizes|redirect|loginfo|tags';
+	/** xmlrc properties that need an optional payload part. */
+	private const XMLRC_PARTS = [
+		'loginfo' => PayloadBuilder::PART_API_PARAMS,
+		'redirect' => PayloadBuilder::PART_REDIRECT,
+		'sha1' => PayloadBuilder::PART_SHA1,
+		'parsedcomment' => PayloadBuilder::PART_PARSED_COMMENT,
+	];
 	/** Core formatters a drop-in entry may still name, and the format that reproduces each. */
 	private const FORMATTERS = [
 		JSONRCFeedFormatter::class => 'json',
@@ -46,16 +58,23 @@ class RcEmitFeed extends RCFeed {
 
 	/** @var Emitter|null */
 	private static $emitter = null;
-	/** @var array<string,array{0:RcEmitLibrary,1:int,2:bool}|false> By key(): see open() */
+	/** @var array<string,array{0:RcEmitLibrary,1:int,2:int}|false> By key(): see open() */
 	private static $feeds = [];
-	/** @var bool|null Whether some RcEmit feed in $wgRCFeeds needs the API's log params */
-	private static $anyNeedsApiParams = null;
-	/** @var WeakReference|null The change the cached payload was built for */
+	/**
+	 * @var array<int,array{0:array,1:array|false}> Parameter arrays seen and their self::$feeds entry, so that
+	 *  a known entry is found by comparing arrays (core passes equal ones for every change) without key()
+	 */
+	private static $seen = [];
+	/** Parameter arrays remembered in $seen; further ones use key() every time. */
+	private const SEEN_MAX = 16;
+	/** @var int|null PayloadBuilder::PART_* bits some RcEmit feed in $wgRCFeeds needs */
+	private static $anyParts = null;
+	/** @var RecentChange|null The change the cached payload was built for (kept alive: no id reuse) */
 	private static $payloadRc = null;
 	/** @var string */
 	private static $payload = '';
-	/** @var bool The cached payload carries the API's log params */
-	private static $payloadHasApiParams = false;
+	/** @var int PayloadBuilder::PART_* bits the cached payload is complete for */
+	private static $payloadParts = 0;
 	/** @var bool|null Whether this wiki's changes may be published (see wikiIsPublishable()) */
 	private static $publishable = null;
 
@@ -81,12 +100,23 @@ class RcEmitFeed extends RCFeed {
 			return false;
 		}
 		try {
-			$feed = self::$feeds[$this->key()] ?? $this->open();
+			$feed = null;
+			foreach ( self::$seen as $seen ) {
+				if ( $seen[0] === $this->params ) {
+					$feed = $seen[1];
+					break;
+				}
+			}
+			if ( $feed === null ) {
+				$feed = self::$feeds[$this->key()] ?? $this->open();
+				if ( count( self::$seen ) < self::SEEN_MAX ) {
+					self::$seen[] = [ $this->params, $feed ];
+				}
+			}
 			if ( !$feed ) {
 				return false;
 			}
-			[ $library, $handle, $needsApiParams ] = $feed;
-			return $library->emit( $handle, self::payload( $rc, $actionComment, $needsApiParams ) )
+			return $feed[0]->emit( $feed[1], self::payload( $rc, $actionComment, $feed[2] ) )
 				=== RcEmitLibrary::RESULT_OK;
 		} catch ( Throwable $e ) {
 			try {
@@ -118,37 +148,43 @@ class RcEmitFeed extends RCFeed {
 	}
 
 	/**
-	 * The payload of this change, built once for all RcEmit feeds notified about it. The API's log params
-	 * (log rows, xmlrc only) are included from the start when any RcEmit entry of $wgRCFeeds needs them;
-	 * otherwise a feed needing them rebuilds the payload of a log row once.
+	 * The payload of this change, built once for all RcEmit feeds notified about it, with the optional parts
+	 * every RcEmit entry of $wgRCFeeds needs. A feed needing more (notified directly) gets the redirect flag
+	 * patched in, or the payload rebuilt once with the union of the parts.
+	 *
+	 * @param RecentChange $rc
+	 * @param string|null $actionComment
+	 * @param int $parts PayloadBuilder::PART_* bits the calling feed needs
+	 * @return string
 	 */
-	private static function payload( RecentChange $rc, ?string $actionComment, bool $needsApiParams ): string {
-		if ( self::$payloadRc && self::$payloadRc->get() === $rc && ( self::$payloadHasApiParams
-			|| !$needsApiParams || (int)$rc->getAttribute( 'rc_type' ) !== RC_LOG )
-		) {
-			return self::$payload;
+	private static function payload( RecentChange $rc, ?string $actionComment, int $parts ): string {
+		if ( self::$payloadRc === $rc ) {
+			$missing = $parts & ~self::$payloadParts;
+			if ( $missing === 0 ) {
+				return self::$payload;
+			}
+			if ( $missing === PayloadBuilder::PART_REDIRECT ) {
+				self::$payloadParts |= $missing;
+				return self::$payload = PayloadBuilder::withRedirect( self::$payload, $rc );
+			}
+			$parts |= self::$payloadParts;
 		}
-		if ( self::$anyNeedsApiParams === null ) {
-			self::$anyNeedsApiParams = self::anyFeedNeedsApiParams();
-		}
-		$withApiParams = $needsApiParams || self::$anyNeedsApiParams;
-		self::$payload = PayloadBuilder::build( $rc, $actionComment, $withApiParams );
-		self::$payloadRc = WeakReference::create( $rc );
-		self::$payloadHasApiParams = $withApiParams;
+		$parts |= self::$anyParts ?? ( self::$anyParts = self::anyFeedParts() );
+		self::$payload = PayloadBuilder::build( $rc, $actionComment, $parts, $complete );
+		self::$payloadRc = $rc;
+		self::$payloadParts = $complete;
 		return self::$payload;
 	}
 
-	/** Whether any RcEmit entry of $wgRCFeeds renders xmlrc with log info (then every payload carries it). */
-	private static function anyFeedNeedsApiParams(): bool {
-		$feeds = MediaWikiServices::getInstance()->getMainConfig()->get( 'RCFeeds' );
-		foreach ( $feeds as $params ) {
-			if ( is_array( $params ) && ( $params['class'] ?? null ) === self::class
-				&& ( new self( $params ) )->needsApiParams()
-			) {
-				return true;
+	/** The PayloadBuilder::PART_* bits of all RcEmit entries of $wgRCFeeds (each payload carries them). */
+	private static function anyFeedParts(): int {
+		$parts = 0;
+		foreach ( MediaWikiServices::getInstance()->getMainConfig()->get( 'RCFeeds' ) as $params ) {
+			if ( is_array( $params ) && ( $params['class'] ?? null ) === self::class ) {
+				$parts |= ( new self( $params ) )->parts() ?? 0;
 			}
 		}
-		return false;
+		return $parts;
 	}
 
 	/** A cheap key of the options that shape this feed's library configuration. */
@@ -167,8 +203,8 @@ class RcEmitFeed extends RCFeed {
 	/**
 	 * Opens this entry's library feed, once per process and key.
 	 *
-	 * @return array{0:RcEmitLibrary,1:int,2:bool}|false [library, feed handle, needs API log params], or false
-	 *  when rcemit or this entry is unusable (logged once)
+	 * @return array{0:RcEmitLibrary,1:int,2:int}|false [library, feed handle, PayloadBuilder::PART_* bits it
+	 *  needs], or false when rcemit or this entry is unusable (logged once)
 	 */
 	private function open() {
 		$key = $this->key();
@@ -177,15 +213,15 @@ class RcEmitFeed extends RCFeed {
 		if ( !( self::$publishable ?? self::wikiIsPublishable() ) ) {
 			return false;
 		}
-		$needsApiParams = $this->needsApiParams();
-		if ( $needsApiParams === null ) {
+		$parts = $this->parts();
+		if ( $parts === null ) {
 			return false;
 		}
 		$handle = $emitter->feed( $key, function () {
 			return $this->libraryConfig();
 		} );
 		if ( $handle !== null ) {
-			self::$feeds[$key] = [ $emitter->library(), $handle, $needsApiParams ];
+			self::$feeds[$key] = [ $emitter->library(), $handle, $parts ];
 		}
 		return self::$feeds[$key];
 	}
@@ -215,15 +251,25 @@ class RcEmitFeed extends RCFeed {
 	}
 
 	/**
-	 * Whether this entry renders xmlrc with log info, which needs the API's log params in the payload.
+	 * The optional payload parts this entry prints: only xmlrc prints any, each for one property (the library
+	 * trims property names, so this does too).
 	 *
-	 * @return bool|null Null when the entry's format options are unusable (logged once)
+	 * @return int|null PayloadBuilder::PART_* bits; null when the entry's format options are unusable (logged
+	 *  once)
 	 */
-	private function needsApiParams(): ?bool {
+	private function parts(): ?int {
 		try {
-			$properties = $this->properties();
-			return $this->format() === 'xmlrc'
-				&& ( $properties === null || in_array( 'loginfo', explode( '|', $properties ), true ) );
+			if ( $this->format() !== 'xmlrc' ) {
+				return 0;
+			}
+			$properties = array_map( 'trim', explode( '|', $this->properties() ?? self::XMLRC_DEFAULT ) );
+			$parts = 0;
+			foreach ( self::XMLRC_PARTS as $property => $part ) {
+				if ( in_array( $property, $properties, true ) ) {
+					$parts |= $part;
+				}
+			}
+			return $parts;
 		} catch ( RcEmitException $e ) {
 			self::emitter()->warnOnce( 'feed:' . $this->key(), 'RcEmit feed disabled in this PHP process: {cause}',
 				$e );

@@ -9,10 +9,12 @@ use MediaWiki\Extension\RcEmit\PayloadBuilder;
  * Golden-data recorder for scripts/regen-goldens.sh (never loaded by the extension).
  *
  * Configured first in $wgRCFeeds, so for every change it runs before core's feeds: it builds rcemit's
- * payload with PayloadBuilder::build( ..., true ), appends it (base64) with rc_id to the JSON-lines file
- * `out`, then sends "RCEMIT-MARK <rc_id>" to every port in `mark_ports`, so the listener can attribute the
- * core datagrams that follow on each port to this change. It also notes whether building the payload ran a
- * database query (Database::lastQuery() changed) and how long it took (first and second call), for the report.
+ * payload with every optional part (PayloadBuilder::PART_ALL, so that one payload serves every feed, the
+ * all-properties xmlrc feed included), appends it (base64) with rc_id to the JSON-lines file `out`, then sends
+ * "RCEMIT-MARK <rc_id>" to every port in `mark_ports`, so the listener can attribute the core datagrams that
+ * follow on each port to this change. It also notes whether building the payload with the parts of the
+ * default configuration (xmlrc's default properties) ran a database query (Database::lastQuery() changed) and
+ * how long that took (first and second call), for the report; sha1 and parsedcomment may query.
  */
 class RcEmitGoldenRecorderFeed extends RCFeed {
 	/** @var array */
@@ -25,14 +27,16 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 	public function notify( RecentChange $rc, $actionComment = null ) {
 		$db = wfGetDB( DB_PRIMARY );
 		$before = $db->lastQuery();
+		$defaultParts = PayloadBuilder::PART_API_PARAMS | PayloadBuilder::PART_REDIRECT;
 		$start = hrtime( true );
-		$payload = PayloadBuilder::build( $rc, $actionComment, true );
+		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
 		$micros = ( hrtime( true ) - $start ) / 1000;
 		$queried = $db->lastQuery() !== $before;
 		// Again, now that the classes are loaded and compiled: the steady-state cost.
 		$start = hrtime( true );
-		PayloadBuilder::build( $rc, $actionComment, true );
+		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
 		$warmMicros = ( hrtime( true ) - $start ) / 1000;
+		$payload = PayloadBuilder::build( $rc, $actionComment, PayloadBuilder::PART_ALL );
 		$rcId = (int)$rc->getAttribute( 'rc_id' );
 		$record = [
 			'rc_id' => $rcId,

@@ -4,8 +4,10 @@
 Called by scripts/regen-goldens.sh once per run (patrolling on / off). For every recent change it records
 rcemit's payload (scripts/goldens/RecorderFeed.php, which calls php/src/PayloadBuilder.php), each core feed's
 UDP datagram exactly as received (JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter, each
-plain and with feed options), and api.php's <rc> element fetched right after the action (XMLRC's rcprop set),
-from which the xmlrc datagram is derived by appending wikiid as the last attribute. Writes one JSON run object.
+plain and with feed options), and api.php's <rc> element fetched right after the action, from which the xmlrc
+datagram is derived by appending wikiid as the last attribute: with XMLRC's rcprop set (feed `xmlrc`, read
+anonymously) and with every property (feed `xmlrc-all`, read by the administrator, who may see `patrolled`;
+without `patrolled` where the wiki has no patrolling, as api.php refuses it there). Writes one JSON run object.
 The actions, the UDP listener and the api.php fetch live in scripts/mwdrive.py (shared with tests/e2e/e2e.py).
 
 Usage: drive.py RUN_NAME WIKI_DIR OUT_JSON [--no-rc-patrol] [--no-np-patrol] [--lang CODE] [--script-path /w]
@@ -21,8 +23,8 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from mwdrive import (ADMIN_PASS, REPO, XMLRC_PROPS, Api, Listener, actions, api_rc_elements,  # noqa: E402
-                     make_wiki, mw, xmlrc_from_api)
+from mwdrive import (ADMIN_PASS, REPO, XMLRC_ALL_PROPS, XMLRC_PROPS, Api, Listener, actions,  # noqa: E402
+                     api_rc_elements, make_wiki, mw, xmlrc_from_api)
 
 LOCAL_INTERWIKI = "goldwiki"
 IRC_PREFIX = "#wiki\t"
@@ -48,6 +50,9 @@ def log(msg):
 class Run:
     def __init__(self, args):
         self.args = args
+        self.all_props = XMLRC_ALL_PROPS
+        if args.no_rc_patrol and args.no_np_patrol:
+            self.all_props = "|".join(p for p in XMLRC_ALL_PROPS.split("|") if p != "patrolled")
         self.dir = os.path.abspath(args.wiki_dir)
         self.listener = Listener([f[0] for f in FEEDS])
         self.payload_file = os.path.join(self.dir, "payloads.jsonl")
@@ -169,6 +174,7 @@ echo json_encode( [
             raise RuntimeError(f"action {name!r} produced no recent change")
         self.attribute()
         elements = api_rc_elements(self.anon, {r["rc_id"] for r in recs})
+        all_elements = api_rc_elements(self.admin, {r["rc_id"] for r in recs}, self.all_props)
         for i, rec in enumerate(recs):
             rc_id = rec["rc_id"]
             label = name if len(recs) == 1 else f"{name} [{i + 1}/{len(recs)}]"
@@ -182,6 +188,9 @@ echo json_encode( [
                 raise RuntimeError(f"api.php did not list rcid {rc_id} ({label})")
             # Without a row the API has nothing to say: no xmlrc oracle for such a change.
             expected = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]) if element else None}
+            if rc_id != 0 and rc_id not in all_elements:
+                raise RuntimeError(f"api.php did not list rcid {rc_id} for the administrator ({label})")
+            expected["xmlrc-all"] = xmlrc_from_api(all_elements[rc_id], self.ctx["wiki_id"]) if element else None
             got = self.got.pop(rc_id, {})
             for feed in FEEDS:
                 datagrams = got.get(feed[0], [])
@@ -239,6 +248,8 @@ def main():
         feeds.append(feed)
     feeds.append({"name": "xmlrc", "format": "xmlrc", "options": {"rcprop": XMLRC_PROPS},
                   "source": "api.php list=recentchanges format=xml, wikiid appended"})
+    feeds.append({"name": "xmlrc-all", "format": "xmlrc", "options": {"rcprop": run.all_props},
+                  "source": "api.php list=recentchanges format=xml read by the administrator, wikiid appended"})
     out = {"name": args.name, "language": args.lang, "context": ctx, "feeds": feeds,
            "payload_build_queried_db": run.queried, "cases": run.cases}
     with open(args.out, "w") as f:
