@@ -85,7 +85,11 @@ class PayloadBuilder {
 		$a = $rc->getAttributes();
 		$rcId = (int)( $a['rc_id'] ?? 0 );
 		$type = (int)( $a['rc_type'] ?? 0 );
-		$title = $rc->getTitle();
+		// getTitle() casts getPage() every time; after the first call the page is that Title.
+		$title = $rc->getPage();
+		if ( !$title instanceof Title ) {
+			$title = $rc->getTitle();
+		}
 		$flags = ( ( $a['rc_bot'] ?? 0 ) ? self::FLAG_BOT : 0 )
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
@@ -137,12 +141,14 @@ class PayloadBuilder {
 			}
 		}
 
+		// pack() converts each integer argument exactly as an (int) cast does (zval_get_long), so the
+		// attributes, numeric strings from a database row, go in as they are: a dozen opcodes fewer.
 		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
 			"RCE\x01",
-			$rcId, $type, (int)( $a['rc_namespace'] ?? 0 ), (int)( $a['rc_cur_id'] ?? 0 ),
-			(int)( $a['rc_this_oldid'] ?? 0 ), (int)( $a['rc_last_oldid'] ?? 0 ), (int)( $a['rc_user'] ?? 0 ),
-			(int)( $a['rc_old_len'] ?? 0 ), (int)( $a['rc_new_len'] ?? 0 ), (int)( $a['rc_logid'] ?? 0 ),
-			(int)( $a['rc_patrolled'] ?? 0 ), $flags,
+			$rcId, $type, $a['rc_namespace'] ?? 0, $a['rc_cur_id'] ?? 0,
+			$a['rc_this_oldid'] ?? 0, $a['rc_last_oldid'] ?? 0, $a['rc_user'] ?? 0,
+			$a['rc_old_len'] ?? 0, $a['rc_new_len'] ?? 0, $a['rc_logid'] ?? 0,
+			$a['rc_patrolled'] ?? 0, $flags,
 			strlen( $timestamp ), $timestamp,
 			strlen( $titleText ), $titleText,
 			strlen( $user ), $user,
