@@ -37,6 +37,7 @@ pub fn push_attr(out: &mut Vec<u8>, value: &str) {
 }
 
 /// Appends the decimal digits of `n` (nothing to escape; hot enough to skip `fmt`).
+#[inline]
 pub fn push_int(out: &mut Vec<u8>, n: i64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
