@@ -85,6 +85,47 @@ pub fn unframed(format: Format, text: &[u8]) -> Shape {
     }
 }
 
+/// XML 1.0 forbidden characters as U+FFFD, the one change the XML formats make to a value.
+fn xml_clean(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if xml_tree::is_xml_char(c) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
+}
+
+/// The title, user name and summary come out unchanged wherever the format shows them (XML: with only
+/// forbidden characters replaced; JSON: exactly).
+fn values_arrive(format: Format, text: &[u8], event: &Event) {
+    let fields = [
+        ("title", &event.title),
+        ("user", &event.user),
+        ("comment", &event.comment),
+    ];
+    match format {
+        Format::Xmlrc | Format::Xml => {
+            let root = xml_tree::parse(text).expect("checked above");
+            for (name, value) in fields {
+                if let Some(got) = root.attr(name) {
+                    assert_eq!(got, xml_clean(value), "{} attribute {name}", format.name());
+                }
+            }
+        }
+        Format::Json => {
+            let packet: Value = serde_json::from_slice(text).expect("checked above");
+            for (name, value) in fields {
+                assert_eq!(packet[name].as_str(), Some(value.as_str()), "json {name}");
+            }
+        }
+        Format::Irc => {}
+    }
+}
+
 /// Removes core's prefix framing from a datagram, checking that every line carries the prefix. The result
 /// ends in `\n` (harmless whitespace after an XML or JSON document).
 pub fn unframe(prefix: Option<&[u8]>, datagram: &[u8]) -> Vec<u8> {
@@ -123,6 +164,9 @@ pub fn feed_and_event(feed: &Feed, event: &Event) {
         "only irc skips, and only categorisation"
     );
     let full_shape = rendered.as_deref().map(|text| unframed(feed.format, text));
+    if let Some(text) = rendered.as_deref() {
+        values_arrive(feed.format, text, event);
+    }
     let prefix = feed.uri.prefix.as_deref();
     match feed.datagram(event, rendered.as_deref()) {
         Fit::Whole(datagram) => {
