@@ -39,8 +39,8 @@ def seed(target, name, data):
         f.write(data)
 for i, p in enumerate(payloads):
     seed("payload_decode", f"golden-{i}", p)
-    # ffi_feed_emit reads a feed index and a mode byte first.
-    seed("ffi_feed_emit", f"golden-{i}", bytes([i % 4, 0]) + p)
+    # ffi_feed_emit reads a feed index (byte % 4) and a mode byte (odd: the rest is the payload) first.
+    seed("ffi_feed_emit", f"golden-{i}", bytes([i % 4, 1]) + p)
 configs = [
     {"uri": "udp://127.0.0.1:9390"},
     {"uri": "udp://[::1]:9390/#en.wikipedia\t", "format": "irc", "max_datagram": 1400,
