@@ -50,6 +50,7 @@ impl Drop for AliveGuard {
 /// The body of sender thread `id`.
 pub fn run(runtime: &'static Runtime, id: u64, tasks: Receiver<Task>) {
     let _alive = AliveGuard(runtime, id);
+    yield_to_requests();
     let counters = &runtime.counters;
     let mut worker = Worker::default();
     while let Ok(task) = tasks.recv() {
@@ -147,5 +148,20 @@ impl Worker {
     fn forget(&mut self) {
         self.last = None;
         self.renders.clear();
+    }
+}
+
+/// Puts this thread in Linux's SCHED_BATCH class: the request thread that wakes it (a futex wake on every
+/// emit after a pause) is then not preempted by it on the spot, so the wake costs the request a system call
+/// rather than a context switch; the sender still gets its fair share of CPU a moment later. Best effort: on
+/// failure (or another OS) the thread keeps the normal class.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 means the calling thread; SCHED_BATCH needs no privilege and priority 0.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        }
     }
 }
