@@ -15,11 +15,12 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first.
-test: deps lint test-rust test-php e2e
+test: deps lint test-rust test-php e2e fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	cd fuzz && $(CARGO) fmt --all -- --check && $(CARGO) clippy --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test

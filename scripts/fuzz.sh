@@ -17,7 +17,11 @@ seconds=${1:-${FUZZ_SECONDS:-20}}
 shift || true
 jobs=${FUZZ_JOBS:-1}
 
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# Pinned: the version these targets were written and run with.
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
+fi
 # cargo-fuzz passes nightly-only flags (-Zsanitizer=address, -Cpasses=sancov-module); only the stable
 # toolchain is installed, and RUSTC_BOOTSTRAP lets it accept them. The sanitizer runtimes ship with stable.
 export RUSTC_BOOTSTRAP=1
