@@ -132,13 +132,7 @@ final class RcEmitLibrary {
 				return $ffi;
 			}
 		}
-		if ( $headerPath === '' || $headerPath[0] !== '/' ) {
-			throw new RcEmitException( sprintf(
-				'The rcemit C header path "%s" is not absolute. Fix: set $wgRcEmitHeaderPath to the absolute ' .
-				'path of include/rcemit.h.',
-				$headerPath
-			) );
-		}
+		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit.h' );
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
 				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the ' .
@@ -146,13 +140,7 @@ final class RcEmitLibrary {
 				$headerPath
 			) );
 		}
-		if ( $libraryPath === '' || $libraryPath[0] !== '/' ) {
-			throw new RcEmitException( sprintf(
-				'The rcemit library path "%s" is not absolute. Fix: set $wgRcEmitLibraryPath to the absolute ' .
-				'path of librcemit.so.',
-				$libraryPath
-			) );
-		}
+		self::assertAbsolute( 'library', $libraryPath, '$wgRcEmitLibraryPath', 'librcemit.so' );
 		if ( !is_file( $libraryPath ) ) {
 			throw new RcEmitException( sprintf(
 				'The rcemit library %s does not exist. Fix: build it with `cargo build --release` in the rcemit ' .
@@ -249,6 +237,19 @@ final class RcEmitLibrary {
 	 * @param string $path Absolute path
 	 * @param string $fix The alternative to fixing the permissions
 	 */
+	/**
+	 * A relative path would resolve against the working directory, which differs between SAPIs and scripts.
+	 * @throws RcEmitException
+	 */
+	private static function assertAbsolute( string $what, string $path, string $setting, string $file ): void {
+		if ( $path === '' || $path[0] !== '/' ) {
+			throw new RcEmitException( sprintf(
+				'The rcemit %s path "%s" is not absolute. Fix: set %s to the absolute path of %s.',
+				$what, $path, $setting, $file
+			) );
+		}
+	}
+
 	private static function assertNotWritable( string $what, string $path, string $fix ): void {
 		$ownUser = PHP_SAPI !== 'cli' && !( function_exists( 'posix_geteuid' ) && posix_geteuid() === 0 );
 		$real = realpath( $path );
