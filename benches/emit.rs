@@ -44,6 +44,9 @@ fn event(comment_fill: usize) -> Event {
         comment: "x".repeat(comment_fill),
         parsed_comment: None,
         sha1: Some("ac60e3c6f6e1da6d1fc98a9ca0d6f0f4ef3d0f7e".into()),
+        notify_url: None,
+        title_url: None,
+        part_failed: false,
         log: None,
         tags: vec!["mw-manual-revert".into()],
     }

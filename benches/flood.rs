@@ -49,7 +49,12 @@ fn status_kib(field: &str) -> i64 {
 fn stats() -> rcemit_stats {
     let mut out = rcemit_stats::default();
     // SAFETY: `out` is a valid, writable rcemit_stats.
-    let code = unsafe { rcemit_stats_read(&mut out) };
+    let code = unsafe {
+        rcemit_stats_read(
+            &mut out,
+            std::mem::size_of::<rcemit::sender::stats::rcemit_stats>(),
+        )
+    };
     assert_eq!(code, rcemit_result::Ok, "rcemit_stats_read");
     out
 }

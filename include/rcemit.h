@@ -146,10 +146,16 @@ typedef struct rcemit_stats {
    * Feeds opened in this process.
    */
   uint64_t feeds;
+  /**
+   * Changes sent without an optional part (sha1, parsedcomment, the API's log params) because MediaWiki
+   * failed to compute it; the PHP side logs the first failure of each kind. Counted once per distinct
+   * payload, however many feeds receive it.
+   */
+  uint64_t part_failures;
 } rcemit_stats;
 
 /**
- * Returns the library version as a static NUL-terminated string (e.g. "0.1.0"). Never NULL. The memory is
+ * Returns the library version as a static NUL-terminated string (e.g. "0.2.0"). Never NULL. The memory is
  * read-only and owned by the library: do not write to it or free it. (Declared `char *` rather than
  * `const char *` because PHP's FFI turns a `const char *` result into a PHP string, while the extension
  * reads it with `FFI::string()`.) Thread-safe.
@@ -227,14 +233,19 @@ rcemit_result rcemit_flush(uint32_t timeout_ms);
 rcemit_result rcemit_shutdown(uint32_t timeout_ms);
 
 /**
- * Copies the counters into `*stats_out`. The counters are process-wide (all feeds together, not per feed)
- * and count from the start of this process's sender; a child after fork() counts from zero. Each counter
- * is read atomically, but the struct is not one atomic snapshot. Thread-safe.
+ * Copies the counters into `*stats_out`, whose size the caller gives in `size` (its `sizeof(rcemit_stats)`):
+ * at most `size` bytes are written, so a caller built against an older header, whose struct lacks the
+ * counters added since (always at the end), gets the ones it knows and nothing past its buffer. Counters the
+ * caller's struct has but this library lacks are left untouched. The counters are process-wide (all feeds
+ * together, not per feed) and count from the start of this process's sender; a child after fork() counts
+ * from zero. Each counter is read atomically, but the struct is not one atomic snapshot. Thread-safe.
+ * RCEMIT_RESULT_BUFFER_TOO_SMALL (nothing written) if `size` is less than one counter (8 bytes).
  *
  * # Safety
- * `stats_out` must be writable for one `rcemit_stats`.
+ * `stats_out` must be writable for `size` bytes.
  */
-rcemit_result rcemit_stats_read(struct rcemit_stats *stats_out);
+rcemit_result rcemit_stats_read(struct rcemit_stats *stats_out,
+                                size_t size);
 
 /**
  * Writes the description of result `code` (any value; unknown codes are described as such) into `buf` of

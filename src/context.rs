@@ -74,6 +74,27 @@ impl Default for XmlrcProps {
     }
 }
 
+/// The layout of core's machine-readable packet (`json`, `xml`), which depends on the MediaWiki version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacketLayout {
+    /// MediaWiki 1.39 and 1.40.
+    #[default]
+    Mw139,
+    /// MediaWiki 1.41 and later: `title_url` after `title`, `notify_url` after `bot`.
+    Mw141,
+}
+
+impl PacketLayout {
+    /// Reads the feed config's `packet_layout` (`"1.39"` or `"1.41"`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "1.39" => Some(Self::Mw139),
+            "1.41" => Some(Self::Mw141),
+            _ => None,
+        }
+    }
+}
+
 /// What a feed knows about its wiki and its own options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FeedContext {
@@ -85,6 +106,13 @@ pub struct FeedContext {
     pub script_path: String,
     /// `$wgScript`, e.g. `/w/index.php`.
     pub script: String,
+    /// `$wgArticlePath`, e.g. `/wiki/$1` (`title_url` is this with `$1` replaced, expanded to the canonical
+    /// server).
+    pub article_path: String,
+    /// With `$wgMainPageIsDomainRoot`: the main page's prefixed text, whose `title_url` is the server's root.
+    pub main_page_at_root: Option<String>,
+    /// Which packet core's `json`/`xml` formatters build on this wiki's MediaWiki version.
+    pub packet_layout: PacketLayout,
     /// `WikiMap::getCurrentWikiId()`.
     pub wiki_id: String,
     /// The content language's name of the Special namespace (`Special`, `Spezial`, ...).

@@ -112,6 +112,14 @@ pub struct Event {
     pub parsed_comment: Option<String>,
     /// The revision's SHA-1 in hex as the API prints it, when the PHP side supplied it.
     pub sha1: Option<String>,
+    /// MediaWiki's URL of the change (`RecentChange::getNotifyUrl()`, the IRC line's URL), when the PHP side
+    /// supplied it because an `IRCLineURL` hook handler may change it; otherwise formats compute it.
+    pub notify_url: Option<String>,
+    /// `Title::getCanonicalURL()` of the page, when the PHP side supplied it because a URL hook handler may
+    /// change it; otherwise formats compute it.
+    pub title_url: Option<String>,
+    /// PHP failed to compute an optional part (sha1, parsedcomment, log params) this change should carry.
+    pub part_failed: bool,
     pub log: Option<LogInfo>,
     /// Change tags in the order the API lists them.
     pub tags: Vec<String>,

@@ -1,4 +1,4 @@
-//! The wire encoding PHP hands to Rust for one recent change (payload version 1).
+//! The wire encoding PHP hands to Rust for one recent change (payload version 2).
 //!
 //! PHP builds it with a single `pack()` call and no escaping, so it costs well under a microsecond on the
 //! request thread; every string is length-prefixed, so no byte inside a title or summary (separators, NUL,
@@ -6,15 +6,16 @@
 //!
 //! ```text
 //! offset  size        field
-//! 0       4           magic "RCE" followed by the version byte 0x01          pack 'a4'
+//! 0       4           magic "RCE" followed by the version byte 0x02          pack 'a4'
 //! 4       12 x 8      u64 LE each, read as i64 (two's complement):          pack 'P12'
 //!                       rc_id, rc_type, namespace, page_id (rc_cur_id), this_oldid, last_oldid,
 //!                       user_id (0 = anonymous), old_len, new_len, log_id, rc_patrolled (0|1|2), flags
-//! 100     12 x var    u32 LE byte length, then the bytes:                     pack 'Va*' each
+//! 100     14 x var    u32 LE byte length, then the bytes:                     pack 'Va*' each
 //!                       timestamp (TS_MW, "YYYYMMDDHHMMSS", UTC), title (prefixed text), user,
 //!                       comment, log_type, log_action, action_comment,
 //!                       log_params_raw (JSON, empty = absent), log_params_api (JSON, empty = absent),
-//!                       tags (a list: each tag as u32 LE length + bytes, concatenated), sha1, parsed_comment
+//!                       tags (a list: each tag as u32 LE length + bytes, concatenated), sha1, parsed_comment,
+//!                       notify_url, title_url (each read only when its FLAG_HAS_* bit is set)
 //! end                 no trailing bytes
 //! ```
 //!
@@ -22,6 +23,12 @@
 //! `new_len`) carry a flag saying so, because PHP's `pack()` turns NULL into 0. Log fields are read only for
 //! log rows (`rc_type` 3). The JSON fields are produced by PHP's `json_encode` with
 //! `JSON_INVALID_UTF8_SUBSTITUTE`; they are only present on log rows, so edits never pay for JSON encoding.
+//!
+//! `notify_url` and `title_url` are sent only when MediaWiki's own value can differ from the one the library
+//! computes from the feed's context: when a handler of the `IRCLineURL` hook (notify_url) or of a URL hook
+//! (`GetLocalURL`, `GetCanonicalURL`, ...; title_url) is registered. `FLAG_PART_FAILED` says that PHP failed
+//! to compute an optional part (sha1, parsedcomment, the API's log params): the event is sent without it and
+//! counted in `part_failures`.
 //!
 //! Decoding never panics: a malformed payload is a [`DecodeError`] whose [`DecodeError::reason`] names the
 //! cause for counters and logs. Invalid UTF-8 inside strings is not an error: it is replaced by U+FFFD.
@@ -34,11 +41,11 @@ use crate::event::{days_from_civil, ChangeType, Event, LogInfo, Patrolled};
 /// First three bytes of every payload.
 pub const MAGIC: &[u8; 3] = b"RCE";
 /// The payload version this library decodes (the fourth byte).
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Number of 64-bit integers after the magic.
 pub const INT_COUNT: usize = 12;
 /// Number of length-prefixed strings after the integers.
-pub const STRING_COUNT: usize = 12;
+pub const STRING_COUNT: usize = 14;
 
 /// The edit was made by a bot (`rc_bot`).
 pub const FLAG_BOT: u64 = 1;
@@ -54,7 +61,13 @@ pub const FLAG_NEW_LEN_NULL: u64 = 1 << 4;
 pub const FLAG_HAS_SHA1: u64 = 1 << 5;
 /// The `parsed_comment` string is present (it may legitimately be empty).
 pub const FLAG_HAS_PARSED_COMMENT: u64 = 1 << 6;
-const KNOWN_FLAGS: u64 = (1 << 7) - 1;
+/// The `notify_url` string is present: MediaWiki's URL of the change (after the `IRCLineURL` hook).
+pub const FLAG_HAS_NOTIFY_URL: u64 = 1 << 7;
+/// The `title_url` string is present: MediaWiki's `Title::getCanonicalURL()` (after the URL hooks).
+pub const FLAG_HAS_TITLE_URL: u64 = 1 << 8;
+/// PHP failed to compute an optional part this payload should carry; it is sent without it.
+pub const FLAG_PART_FAILED: u64 = 1 << 9;
+const KNOWN_FLAGS: u64 = (1 << 10) - 1;
 
 /// Why a payload was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +163,8 @@ const STRING_NAMES: [&str; STRING_COUNT] = [
     "tags",
     "sha1",
     "parsed_comment",
+    "notify_url",
+    "title_url",
 ];
 
 struct Reader<'a> {
@@ -271,7 +286,7 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
 
     let [rc_id, rc_type, namespace, page_id, this_oldid, last_oldid, user_id, old_len, new_len, log_id, patrolled, flags] =
         ints;
-    let [timestamp, title, user, comment, log_type, log_action, action_comment, params_raw, params_api, tag_list, sha1, parsed_comment] =
+    let [timestamp, title, user, comment, log_type, log_action, action_comment, params_raw, params_api, tag_list, sha1, parsed_comment, notify_url, title_url] =
         strings;
 
     let change_type = ChangeType::from_rc_type(rc_type as i64)
@@ -317,6 +332,9 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
         comment: text(comment),
         parsed_comment: has(FLAG_HAS_PARSED_COMMENT).then(|| text(parsed_comment)),
         sha1: has(FLAG_HAS_SHA1).then(|| text(sha1)),
+        notify_url: has(FLAG_HAS_NOTIFY_URL).then(|| text(notify_url)),
+        title_url: has(FLAG_HAS_TITLE_URL).then(|| text(title_url)),
+        part_failed: has(FLAG_PART_FAILED),
         log,
         tags: tags(tag_list)?,
     })
@@ -334,6 +352,9 @@ pub fn encode(event: &Event) -> Vec<u8> {
         (event.new_len.is_none(), FLAG_NEW_LEN_NULL),
         (event.sha1.is_some(), FLAG_HAS_SHA1),
         (event.parsed_comment.is_some(), FLAG_HAS_PARSED_COMMENT),
+        (event.notify_url.is_some(), FLAG_HAS_NOTIFY_URL),
+        (event.title_url.is_some(), FLAG_HAS_TITLE_URL),
+        (event.part_failed, FLAG_PART_FAILED),
     ] {
         if on {
             flags |= flag;
@@ -394,6 +415,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
             .clone()
             .unwrap_or_default()
             .into_bytes(),
+        event.notify_url.clone().unwrap_or_default().into_bytes(),
+        event.title_url.clone().unwrap_or_default().into_bytes(),
     ];
     let mut out =
         Vec::with_capacity(4 + 8 * INT_COUNT + strings.iter().map(|s| 4 + s.len()).sum::<usize>());

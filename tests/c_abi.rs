@@ -99,7 +99,7 @@ fn php_ffi_accepts_the_header_as_is() {
     let script = r#"
         $f = FFI::cdef(file_get_contents($argv[1]), $argv[2]);
         $stats = $f->new('rcemit_stats');
-        $code = $f->rcemit_stats_read(FFI::addr($stats));
+        $code = $f->rcemit_stats_read(FFI::addr($stats), FFI::sizeof($stats));
         $json = '{"uri": "udp://127.0.0.1:9", "format": "irc"}';
         $feed = $f->new('uint32_t');
         $open = $f->rcemit_feed_open($json, strlen($json), FFI::addr($feed));
@@ -115,7 +115,11 @@ fn php_ffi_accepts_the_header_as_is() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.trim(),
-        format!("{} 1 7100 7100 1 10000", env!("CARGO_PKG_VERSION")),
+        format!(
+            "{} {} 7100 7100 1 10000",
+            env!("CARGO_PKG_VERSION"),
+            rcemit::payload::VERSION
+        ),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use base64::Engine;
-use rcemit::context::{FeedContext, XmlrcProps};
+use rcemit::context::{FeedContext, PacketLayout, XmlrcProps};
 use rcemit::feed::framing::frame;
 use rcemit::format::Format;
 use rcemit::payload;
@@ -35,6 +35,15 @@ fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("cases.json: {key} is not a string"))
 }
 
+/// The packet layout of a MediaWiki version ("1.39.17", "1.43.9"), as RcEmitFeed chooses it.
+fn packet_layout(version: &str) -> PacketLayout {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    match (parts.next(), parts.next()) {
+        (Some(1), Some(minor)) if minor < 41 => PacketLayout::Mw139,
+        _ => PacketLayout::Mw141,
+    }
+}
+
 /// The feed context a run's wiki had, with one feed's options applied.
 fn context(run: &Value, feed: &Value) -> FeedContext {
     let ctx = &run["context"];
@@ -44,6 +53,10 @@ fn context(run: &Value, feed: &Value) -> FeedContext {
         server_name: str_of(ctx, "server_name").to_owned(),
         script_path: str_of(ctx, "script_path").to_owned(),
         script: str_of(ctx, "script").to_owned(),
+        // Recorded since MediaWiki 1.41's goldens, whose packets carry title_url.
+        article_path: ctx["article_path"].as_str().unwrap_or_default().to_owned(),
+        main_page_at_root: None,
+        packet_layout: packet_layout(str_of(ctx, "mediawiki_version")),
         wiki_id: str_of(ctx, "wiki_id").to_owned(),
         special_namespace: str_of(ctx, "special_namespace").to_owned(),
         use_rc_patrol: ctx["use_rc_patrol"].as_bool().expect("use_rc_patrol"),

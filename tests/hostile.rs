@@ -12,7 +12,7 @@ mod common;
 mod xml_tree;
 
 use common::{edit, log};
-use rcemit::context::{FeedContext, XmlrcProps};
+use rcemit::context::{FeedContext, PacketLayout, XmlrcProps};
 use rcemit::event::Event;
 use rcemit::feed::framing::frame;
 use rcemit::feed::size::Fit;
@@ -90,6 +90,9 @@ fn context() -> FeedContext {
         server_name: "localhost".into(),
         script_path: "/w".into(),
         script: "/w/index.php".into(),
+        article_path: "/wiki/$1".into(),
+        main_page_at_root: None,
+        packet_layout: PacketLayout::Mw141,
         wiki_id: "testwiki".into(),
         special_namespace: "Special".into(),
         use_rc_patrol: true,

@@ -21,6 +21,9 @@ fn log_event() -> Event {
         tags: vec!["mw-rollback".into(), "custom tag".into()],
         sha1: Some(String::new()),
         parsed_comment: Some("<b>x</b>".into()),
+        notify_url: Some("https://hooked.example/?diff=3".into()),
+        title_url: Some("https://hooked.example/wiki/Test_Page".into()),
+        part_failed: true,
         ..edit()
     }
 }
@@ -102,9 +105,14 @@ fn header_errors_are_named() {
     let mut wrong_magic = payload.clone();
     wrong_magic[0] = b'X';
     assert_eq!(decode(&wrong_magic), Err(DecodeError::BadMagic));
-    let mut future = payload.clone();
-    future[3] = 2;
-    assert_eq!(decode(&future), Err(DecodeError::UnsupportedVersion(2)));
+    for other in [1, 3] {
+        let mut other_version = payload.clone();
+        other_version[3] = other;
+        assert_eq!(
+            decode(&other_version),
+            Err(DecodeError::UnsupportedVersion(other))
+        );
+    }
     assert_eq!(decode(b""), Err(DecodeError::BadMagic));
 }
 
@@ -191,7 +199,7 @@ fn empty_fields_decode() {
     event.comment.clear();
     assert_eq!(decode(&encode(&event)).unwrap(), event);
     let all_empty: Vec<u8> = {
-        let mut p = b"RCE\x01".to_vec();
+        let mut p = b"RCE\x02".to_vec();
         p.extend(std::iter::repeat_n(0u8, 8 * INT_COUNT));
         for _ in 0..STRING_COUNT {
             p.extend_from_slice(&0u32.to_le_bytes());

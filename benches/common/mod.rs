@@ -2,7 +2,7 @@
 //! test wiki's samples in `rcemit::format::samples`), so that every benchmark measures the same inputs.
 #![allow(dead_code)] // each benchmark uses a different subset
 
-use rcemit::context::{FeedContext, XmlrcProps};
+use rcemit::context::{FeedContext, PacketLayout, XmlrcProps};
 use rcemit::event::{ChangeType, Event, LogInfo, Patrolled};
 
 /// A feed context like a production wiki's.
@@ -12,6 +12,9 @@ pub fn context() -> FeedContext {
         server_name: "en.wikipedia.org".into(),
         script_path: "/w".into(),
         script: "/w/index.php".into(),
+        article_path: "/wiki/$1".into(),
+        main_page_at_root: None,
+        packet_layout: PacketLayout::Mw141,
         wiki_id: "enwiki".into(),
         special_namespace: "Special".into(),
         use_rc_patrol: true,
@@ -46,6 +49,9 @@ pub fn edit() -> Event {
                 .into(),
         parsed_comment: None,
         sha1: None,
+        notify_url: None,
+        title_url: None,
+        part_failed: false,
         log: None,
         tags: vec!["mw-replace".into(), "visualeditor".into()],
     }

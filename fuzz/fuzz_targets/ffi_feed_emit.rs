@@ -55,7 +55,10 @@ fn feeds() -> &'static (UdpSocket, Vec<u32>) {
 fn stats() -> rcemit_stats {
     let mut stats = rcemit_stats::default();
     // SAFETY: a valid output.
-    assert_eq!(unsafe { rcemit_stats_read(&mut stats) }, rcemit_result::Ok);
+    assert_eq!(
+        unsafe { rcemit_stats_read(&mut stats, std::mem::size_of_val(&stats)) },
+        rcemit_result::Ok
+    );
     stats
 }
 

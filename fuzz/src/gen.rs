@@ -7,7 +7,7 @@
 //! produce them (timestamps in years 0000..=9999, log fields on log rows only).
 
 use arbitrary::{Result, Unstructured};
-use rcemit::context::{FeedContext, XmlrcProps};
+use rcemit::context::{FeedContext, PacketLayout, XmlrcProps};
 use rcemit::event::{days_from_civil, ChangeType, Event, LogInfo, Patrolled};
 use rcemit::feed::uri::{Destination, FeedUri};
 use rcemit::feed::{Feed, MAX_DATAGRAM, MIN_DATAGRAM};
@@ -299,6 +299,9 @@ pub fn event(u: &mut Unstructured) -> Result<Event> {
             1 => Some("ac60e3c6f6e1da6d1fc98a9ca0d6f0f4ef3d0f7e".into()),
             _ => Some(text(u)?),
         },
+        notify_url: optional(u, &["http://localhost/w/index.php?diff=2&oldid=1"])?,
+        title_url: optional(u, &["http://localhost/wiki/Main_Page"])?,
+        part_failed: u.arbitrary()?,
         log,
         tags: {
             let mut tags = Vec::new();
@@ -324,6 +327,9 @@ pub fn context(u: &mut Unstructured) -> Result<FeedContext> {
         server_name: text_or(u, &["localhost", "en.wikipedia.org"])?,
         script_path: text_or(u, &["/w", ""])?,
         script: text_or(u, &["/w/index.php", "/index.php"])?,
+        article_path: text_or(u, &["/wiki/$1", "/w/index.php/$1", "//cdn.example/$1"])?,
+        main_page_at_root: optional(u, &["Main Page"])?,
+        packet_layout: *u.choose(&[PacketLayout::Mw139, PacketLayout::Mw141])?,
         wiki_id: text_or(u, &["enwiki", "my_wiki-en_"])?,
         special_namespace: text_or(u, &["Special", "Spezial", "Служебная"])?,
         use_rc_patrol: u.arbitrary()?,

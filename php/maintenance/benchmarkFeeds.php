@@ -34,8 +34,8 @@ use ContentHandler;
 use DatabaseLogEntry;
 use IRCColourfulRCFeedFormatter;
 use JSONRCFeedFormatter;
-use LogFormatter;
 use Maintenance;
+use MediaWiki\Extension\RcEmit\MediaWikiCompat;
 use MediaWiki\Extension\RcEmit\RcEmitFeed;
 use MediaWiki\MediaWikiServices;
 use RCFeed;
@@ -166,7 +166,7 @@ class BenchmarkFeeds extends Maintenance {
 			if ( $type === RC_LOG ) {
 				// What the saving request hands notify() for a log row (mExtra['actionCommentIRC']).
 				$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
-				$comment = LogFormatter::newFromEntry( $entry )->getIRCActionComment();
+				$comment = MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment();
 			}
 			$changes[$kind] = [ 'row' => $row, 'comment' => $comment ];
 		}

@@ -10,8 +10,8 @@
 namespace MediaWiki\Extension\RcEmit\Maintenance;
 
 use DatabaseLogEntry;
-use LogFormatter;
 use Maintenance;
+use MediaWiki\Extension\RcEmit\MediaWikiCompat;
 use MediaWiki\Extension\RcEmit\RcEmitFeed;
 use MediaWiki\Extension\RcEmit\RcEmitLibrary;
 use RecentChange;
@@ -89,8 +89,9 @@ class RcEmitStatus extends Maintenance {
 		if ( (int)$rc->getAttribute( 'rc_type' ) !== RC_LOG ) {
 			return null;
 		}
-		$entry = DatabaseLogEntry::newFromId( (int)$rc->getAttribute( 'rc_logid' ), wfGetDB( DB_REPLICA ) );
-		return $entry ? LogFormatter::newFromEntry( $entry )->getIRCActionComment() : null;
+		$entry = DatabaseLogEntry::newFromId( (int)$rc->getAttribute( 'rc_logid' ),
+			MediaWikiCompat::replicaDatabase() );
+		return $entry ? MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment() : null;
 	}
 }
 

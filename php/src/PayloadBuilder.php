@@ -7,9 +7,9 @@ namespace MediaWiki\Extension\RcEmit;
 
 use CommentStoreComment;
 use LinkCache;
-use LogFormatter;
 use MediaWiki\CommentFormatter\CommentFormatter;
 use MediaWiki\CommentFormatter\CommentItem;
+use MediaWiki\CommentFormatter\CommentParser;
 use MediaWiki\CommentFormatter\CommentParserFactory;
 use MediaWiki\MediaWikiServices;
 use RecentChange;
@@ -18,7 +18,7 @@ use TitleValue;
 use Throwable;
 
 /**
- * Turns a RecentChange into rcemit's payload v1 (layout: src/payload.rs in the rcemit crate).
+ * Turns a RecentChange into rcemit's payload v2 (layout: src/payload.rs in the rcemit crate).
  *
  * Runs inside the save request, so the edit path is one pack() call over attributes RecentChange::save() has
  * already set: no JSON, no database query, no message formatting. Where each field comes from (MW 1.39):
@@ -36,7 +36,13 @@ use Throwable;
  * - log rows: LogFormatter::formatParametersForApi() as the API's `logparams`;
  * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
  *   sha1() and parsedComment().
+ * MediaWiki's own URLs, only where a hook handler may change what the library would compute (PART_*_URL):
+ * - notify_url: the change's URL after the IRCLineURL hook (irc lines; json/xml packets since 1.41);
+ * - title_url: Title::getCanonicalURL() after the URL hooks (json/xml packets since 1.41).
  * The JSON fields are json_encode'd with JSON_INVALID_UTF8_SUBSTITUTE.
+ *
+ * An optional part that fails (MediaWiki throws) is left out, the payload says so (the library counts it in
+ * `part_failures`) and the failure is kept for the caller to log: see takeFailures().
  */
 class PayloadBuilder {
 	/** The API's log params (`loginfo`; only log rows have them) */
@@ -47,8 +53,21 @@ class PayloadBuilder {
 	public const PART_SHA1 = 4;
 	/** The comment as HTML (`parsedcomment`) */
 	public const PART_PARSED_COMMENT = 8;
+	/** MediaWiki's URL of the change, when an IRCLineURL hook handler may change it (`notify_url`) */
+	public const PART_NOTIFY_URL = 16;
+	/** MediaWiki's canonical URL of the page, when a URL hook handler may change it (`title_url`) */
+	public const PART_TITLE_URL = 32;
 	/** Everything a payload can carry */
-	public const PART_ALL = 15;
+	public const PART_ALL = 63;
+	/** The names of the parts that can fail, for log lines */
+	private const PART_NAMES = [
+		self::PART_API_PARAMS => 'log params (loginfo)',
+		self::PART_REDIRECT => 'redirect flag',
+		self::PART_SHA1 => 'sha1',
+		self::PART_PARSED_COMMENT => 'parsedcomment',
+		self::PART_NOTIFY_URL => 'notify_url',
+		self::PART_TITLE_URL => 'title_url',
+	];
 
 	private const RC_LOG = 3;
 	private const RC_CATEGORIZE = 6;
@@ -60,6 +79,9 @@ class PayloadBuilder {
 	private const FLAG_NEW_LEN_NULL = 16;
 	private const FLAG_HAS_SHA1 = 32;
 	private const FLAG_HAS_PARSED_COMMENT = 64;
+	private const FLAG_HAS_NOTIFY_URL = 128;
+	private const FLAG_HAS_TITLE_URL = 256;
+	private const FLAG_PART_FAILED = 512;
 	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
 	private const FLAGS_OFFSET = 92;
 
@@ -67,6 +89,8 @@ class PayloadBuilder {
 	private static $services = null;
 	/** @var LinkCache|null */
 	private static $linkCache = null;
+	/** @var array<string,Throwable> Failures of optional parts in the last build() or withRedirect(), by part */
+	private static $failures = [];
 
 	private const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE
 		| JSON_PARTIAL_OUTPUT_ON_ERROR;
@@ -80,6 +104,7 @@ class PayloadBuilder {
 	 * @return string The payload bytes
 	 */
 	public static function build( RecentChange $rc, $actionComment, int $parts, ?int &$complete = null ): string {
+		self::$failures = [];
 		// Every read tolerates a missing key: a change published to feeds only (ManualLogEntry::publish( $id,
 		// 'udp' ), e.g. the patrol log) never went through save() and has no rc_id.
 		$a = $rc->getAttributes();
@@ -94,7 +119,9 @@ class PayloadBuilder {
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
-		if ( $parts & self::PART_REDIRECT && self::isRedirect( $title, $type ) ) {
+		if ( $parts & self::PART_REDIRECT && self::redirect( $title, $type, $a['rc_log_type'] ?? null,
+			$a['rc_log_action'] ?? null )
+		) {
 			$flags |= self::FLAG_REDIRECT;
 		}
 
@@ -127,24 +154,47 @@ class PayloadBuilder {
 			$complete |= self::PART_API_PARAMS;
 		}
 
-		$sha1 = $parsedComment = '';
+		$sha1 = $parsedComment = $notifyUrl = $titleUrl = '';
 		if ( $parts & self::PART_SHA1 ) {
-			$sha1 = self::sha1( (int)( $a['rc_this_oldid'] ?? 0 ) );
+			$sha1 = self::optional( self::PART_SHA1, static function () use ( $a ) {
+				return self::sha1( (int)( $a['rc_this_oldid'] ?? 0 ) );
+			} );
 			if ( $sha1 !== null ) {
 				$flags |= self::FLAG_HAS_SHA1;
 			}
 		}
 		if ( $parts & self::PART_PARSED_COMMENT ) {
-			$parsedComment = self::parsedComment( $comment, $a );
+			$parsedComment = self::optional( self::PART_PARSED_COMMENT, static function () use ( $comment, $a ) {
+				return self::parsedComment( $comment, $a );
+			} );
 			if ( $parsedComment !== null ) {
 				$flags |= self::FLAG_HAS_PARSED_COMMENT;
 			}
 		}
+		if ( $parts & self::PART_NOTIFY_URL && $type !== self::RC_LOG ) {
+			$notifyUrl = self::optional( self::PART_NOTIFY_URL, static function () use ( $rc ) {
+				return self::notifyUrl( $rc );
+			} );
+			if ( $notifyUrl !== null ) {
+				$flags |= self::FLAG_HAS_NOTIFY_URL;
+			}
+		}
+		if ( $parts & self::PART_TITLE_URL ) {
+			$titleUrl = self::optional( self::PART_TITLE_URL, static function () use ( $title ) {
+				return $title->getCanonicalURL();
+			} );
+			if ( $titleUrl !== null ) {
+				$flags |= self::FLAG_HAS_TITLE_URL;
+			}
+		}
+		if ( self::$failures ) {
+			$flags |= self::FLAG_PART_FAILED;
+		}
 
 		// pack() converts each integer argument exactly as an (int) cast does (zval_get_long), so the
 		// attributes, numeric strings from a database row, go in as they are: a dozen opcodes fewer.
-		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
-			"RCE\x01",
+		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
+			"RCE\x02",
 			$rcId, $type, $a['rc_namespace'] ?? 0, $a['rc_cur_id'] ?? 0,
 			$a['rc_this_oldid'] ?? 0, $a['rc_last_oldid'] ?? 0, $a['rc_user'] ?? 0,
 			$a['rc_old_len'] ?? 0, $a['rc_new_len'] ?? 0, $a['rc_logid'] ?? 0,
@@ -160,8 +210,62 @@ class PayloadBuilder {
 			strlen( $paramsApi ), $paramsApi,
 			strlen( $tagList ), $tagList,
 			strlen( (string)$sha1 ), (string)$sha1,
-			strlen( (string)$parsedComment ), (string)$parsedComment
+			strlen( (string)$parsedComment ), (string)$parsedComment,
+			strlen( (string)$notifyUrl ), (string)$notifyUrl,
+			strlen( (string)$titleUrl ), (string)$titleUrl
 		);
+	}
+
+	/**
+	 * The failures of optional parts in the last build() or withRedirect(), by part name; the caller logs them
+	 * (once each).
+	 *
+	 * @return array<string,Throwable>
+	 */
+	public static function takeFailures(): array {
+		$failures = self::$failures;
+		self::$failures = [];
+		return $failures;
+	}
+
+	/**
+	 * Computes an optional part; a Throwable is kept for takeFailures() and the part left out.
+	 *
+	 * @param int $part PART_* bit
+	 * @param callable $compute fn(): ?string
+	 * @return string|null
+	 */
+	private static function optional( int $part, callable $compute ): ?string {
+		try {
+			return $compute();
+		} catch ( Throwable $e ) {
+			self::$failures[self::PART_NAMES[$part]] = $e;
+			return null;
+		}
+	}
+
+	/**
+	 * MediaWiki's URL of a non-log change: RecentChange::getNotifyUrl() where it exists (1.41), else what
+	 * 1.39's IRCColourfulRCFeedFormatter::getLine() computes; both run the IRCLineURL hook.
+	 */
+	private static function notifyUrl( RecentChange $rc ): string {
+		if ( method_exists( $rc, 'getNotifyUrl' ) ) {
+			return (string)$rc->getNotifyUrl();
+		}
+		$services = MediaWikiServices::getInstance();
+		$config = $services->getMainConfig();
+		$type = (int)$rc->getAttribute( 'rc_type' );
+		$url = $config->get( 'CanonicalServer' ) . $config->get( 'Script' );
+		if ( $type === RC_NEW ) {
+			$query = '?oldid=' . $rc->getAttribute( 'rc_this_oldid' );
+		} else {
+			$query = '?diff=' . $rc->getAttribute( 'rc_this_oldid' ) . '&oldid=' . $rc->getAttribute( 'rc_last_oldid' );
+		}
+		if ( $config->get( 'UseRCPatrol' ) || ( $type === RC_NEW && $config->get( 'UseNPPatrol' ) ) ) {
+			$query .= '&rcid=' . $rc->getAttribute( 'rc_id' );
+		}
+		$services->getHookContainer()->run( 'IRCLineURL', [ &$url, &$query, $rc ] );
+		return $url . $query;
 	}
 
 	/**
@@ -172,12 +276,27 @@ class PayloadBuilder {
 	 * @return string
 	 */
 	public static function withRedirect( string $payload, RecentChange $rc ): string {
-		if ( strlen( $payload ) > self::FLAGS_OFFSET
-			&& self::isRedirect( $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ) )
+		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
+			return $payload;
+		}
+		if ( self::redirect( $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ), $rc->getAttribute( 'rc_log_type' ),
+			$rc->getAttribute( 'rc_log_action' ) )
 		) {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
 		}
+		if ( self::$failures ) {
+			// FLAG_PART_FAILED is in the flags' second byte (little-endian).
+			$payload[self::FLAGS_OFFSET + 1] = chr( ord( $payload[self::FLAGS_OFFSET + 1] )
+				| ( self::FLAG_PART_FAILED >> 8 ) );
+		}
 		return $payload;
+	}
+
+	/** isRedirect(), false (and the failure kept for takeFailures()) when MediaWiki throws. */
+	private static function redirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
+		return self::optional( self::PART_REDIRECT, static function () use ( $title, $type, $logType, $logAction ) {
+			return self::isRedirect( $title, $type, $logType, $logAction ) ? '1' : '';
+		} ) === '1';
 	}
 
 	/**
@@ -195,8 +314,19 @@ class PayloadBuilder {
 	 *   the Title object the log entry holds), so the page is looked up by name through PageStore: a known
 	 *   missing page from the LinkCache, else one indexed page query. Titles that cannot exist (Special:) are
 	 *   never redirects.
+	 * A page deletion's log row is never a redirect: the page is gone. Its LinkCache row can still be there:
+	 * outside a transaction round (maintenance scripts such as deleteBatch.php) DeletePage publishes the log
+	 * entry when its transaction commits, before its updates invalidate the cache.
+	 *
+	 * @param Title $title
+	 * @param int $type rc_type
+	 * @param string|null $logType rc_log_type
+	 * @param string|null $logAction rc_log_action
 	 */
-	private static function isRedirect( Title $title, int $type ): bool {
+	private static function isRedirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
+		if ( $type === self::RC_LOG && $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) ) {
+			return false;
+		}
 		$namespace = $title->getNamespace();
 		$dbKey = $title->getDBkey();
 		if ( $namespace >= 0 && $dbKey !== '' && !$title->isExternal() ) {
@@ -219,12 +349,8 @@ class PayloadBuilder {
 		if ( !$title->canExist() ) {
 			return false;
 		}
-		try {
-			$page = MediaWikiServices::getInstance()->getPageStore()
-				->getPageByName( $title->getNamespace(), $title->getDBkey() );
-		} catch ( Throwable $e ) {
-			return false;
-		}
+		$page = MediaWikiServices::getInstance()->getPageStore()
+			->getPageByName( $title->getNamespace(), $title->getDBkey() );
 		return $page !== null && $page->isRedirect();
 	}
 
@@ -232,18 +358,14 @@ class PayloadBuilder {
 	 * The API's `sha1` (ApiQueryRecentChanges LEFT JOINs revision ON rc_this_oldid = rev_id, log rows included):
 	 * rev_sha1 in base 36 as 40 hex digits, '' when the row has none; null when there is no such revision or
 	 * its text is hidden (the API then prints no `sha1`). One primary-key query on the primary database, which
-	 * sees the revision the saving request has just inserted.
+	 * sees the revision the saving request has just inserted. Throws what the database throws.
 	 */
 	private static function sha1( int $revId ): ?string {
 		if ( $revId <= 0 ) {
 			return null;
 		}
-		try {
-			$row = MediaWikiServices::getInstance()->getDBLoadBalancer()->getConnectionRef( DB_PRIMARY )
-				->selectRow( 'revision', [ 'rev_sha1', 'rev_deleted' ], [ 'rev_id' => $revId ], __METHOD__ );
-		} catch ( Throwable $e ) {
-			return null;
-		}
+		$row = MediaWikiCompat::primaryDatabase()
+			->selectRow( 'revision', [ 'rev_sha1', 'rev_deleted' ], [ 'rev_id' => $revId ], __METHOD__ );
 		if ( !$row || $row->rev_sha1 === null || ( (int)$row->rev_deleted & 1 ) ) {
 			// 1: RevisionRecord::DELETED_TEXT, which an anonymous reader of the API cannot see.
 			return null;
@@ -253,36 +375,47 @@ class PayloadBuilder {
 
 	/**
 	 * The API's `parsedcomment`: RowCommentFormatter::formatItems() over the row's comment with the row's title
-	 * as self-link target, as ApiQueryRecentChanges calls it. The formatter is the RowCommentFormatter service's
-	 * (same link renderer), except that messages come in the wiki's content language, as api.php shows them to
-	 * a reader without a language preference, instead of the saving user's. May query link targets of the
-	 * comment (a LinkBatch). Null if the formatter fails.
+	 * as self-link target, as ApiQueryRecentChanges calls it. The parser is the one the CommentParserFactory
+	 * service would create (same link renderer and services), except that messages come in the wiki's content
+	 * language, as api.php shows them to a reader without a language preference, instead of the saving
+	 * user's. (CommentParser's constructor is the same on 1.39 and 1.43; the factory's is not, T397900.) May
+	 * query link targets of the comment (a LinkBatch). Throws what the comment parser throws.
 	 *
 	 * @param string $comment
 	 * @param array $attribs RecentChange attributes
-	 * @return string|null
+	 * @return string
 	 */
-	private static function parsedComment( string $comment, array $attribs ): ?string {
-		try {
-			$services = MediaWikiServices::getInstance();
-			$contentLanguage = $services->getContentLanguage();
-			$formatter = new CommentFormatter( new CommentParserFactory(
-				$services->getLinkRenderer(),
-				$services->getLinkBatchFactory(),
-				$services->getLinkCache(),
-				$services->getRepoGroup(),
-				$contentLanguage,
-				$contentLanguage,
-				$services->getTitleParser(),
-				$services->getNamespaceInfo(),
-				$services->getHookContainer()
-			) );
-			$item = ( new CommentItem( $comment ) )->selfLinkTarget(
-				new TitleValue( (int)( $attribs['rc_namespace'] ?? 0 ), (string)( $attribs['rc_title'] ?? '' ) ) );
-			return (string)$formatter->formatItems( [ $item ] )[0];
-		} catch ( Throwable $e ) {
-			return null;
-		}
+	private static function parsedComment( string $comment, array $attribs ): string {
+		$services = MediaWikiServices::getInstance();
+		$contentLanguage = $services->getContentLanguage();
+		$parser = new CommentParser(
+			$services->getLinkRenderer(),
+			$services->getLinkBatchFactory(),
+			$services->getLinkCache(),
+			$services->getRepoGroup(),
+			$contentLanguage,
+			$contentLanguage,
+			$services->getTitleParser(),
+			$services->getNamespaceInfo(),
+			$services->getHookContainer()
+		);
+		$factory = new class( $parser ) extends CommentParserFactory {
+			/** @var CommentParser */
+			private $parser;
+
+			// Not the parent's constructor: its parameters differ between versions, and create() is all
+			// CommentFormatter calls.
+			public function __construct( CommentParser $parser ) {
+				$this->parser = $parser;
+			}
+
+			public function create() {
+				return $this->parser;
+			}
+		};
+		$item = ( new CommentItem( $comment ) )->selfLinkTarget(
+			new TitleValue( (int)( $attribs['rc_namespace'] ?? 0 ), (string)( $attribs['rc_title'] ?? '' ) ) );
+		return (string)( new CommentFormatter( $factory ) )->formatItems( [ $item ] )[0];
 	}
 
 	/**
@@ -316,16 +449,16 @@ class PayloadBuilder {
 
 	/**
 	 * The API's `logparams` (ApiQueryRecentChanges::extractRowInfo), with ApiResult metadata keys kept;
-	 * '' if the formatter fails, so a broken log type never breaks the edit.
+	 * '' (and the failure kept for takeFailures()) if the formatter fails, so a broken log type never breaks
+	 * the edit.
 	 *
-	 * @param array $attribs RecentChange attributes (an rc row, as LogFormatter::newFromRow() accepts)
+	 * @param array $attribs RecentChange attributes (an rc row, as LogFormatterFactory::newFromRow() accepts)
 	 */
 	private static function apiLogParams( array $attribs ): string {
-		try {
-			$params = LogFormatter::newFromRow( $attribs )->formatParametersForApi();
-		} catch ( Throwable $e ) {
-			return '';
-		}
-		return (string)json_encode( $params, self::JSON_FLAGS );
+		$params = self::optional( self::PART_API_PARAMS, static function () use ( $attribs ) {
+			return (string)json_encode(
+				MediaWikiCompat::logFormatterFromRow( $attribs )->formatParametersForApi(), self::JSON_FLAGS );
+		} );
+		return $params ?? '';
 	}
 }

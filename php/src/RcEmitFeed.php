@@ -5,15 +5,13 @@
 
 namespace MediaWiki\Extension\RcEmit;
 
-use IRCColourfulRCFeedFormatter;
-use JSONRCFeedFormatter;
 use MediaWiki\Logger\LoggerFactory;
 use MediaWiki\MediaWikiServices;
 use RCFeed;
 use RecentChange;
 use Throwable;
+use Title;
 use WikiMap;
-use XMLRCFeedFormatter;
 
 /**
  * A $wgRCFeeds entry published by rcemit:
@@ -25,8 +23,9 @@ use XMLRCFeedFormatter;
  *     ];
  *
  * Options besides core's (`uri`, `omit_*`, `channel`, `add_interwiki_prefix`): `format`; `formatter` (core's
- * JSONRCFeedFormatter, XMLRCFeedFormatter or IRCColourfulRCFeedFormatter, mapped to json, xml, irc, so that
- * changing only `class` of a core entry is enough); `properties` for xmlrc (API rcprop list, string `a|b` or
+ * JSONRCFeedFormatter, XMLRCFeedFormatter or IRCColourfulRCFeedFormatter, by the global or the
+ * MediaWiki\RCFeed\ name or as an object, mapped to json, xml, irc, so that changing only `class` of a core
+ * entry is enough); `properties` for xmlrc (API rcprop list, string `a|b` or
  * array; default XMLRC's); `max_datagram` (bytes, optional).
  *
  * Core constructs a new feed object for every change, so the constructor only stores the parameters; the
@@ -49,12 +48,21 @@ class RcEmitFeed extends RCFeed {
 		'sha1' => PayloadBuilder::PART_SHA1,
 		'parsedcomment' => PayloadBuilder::PART_PARSED_COMMENT,
 	];
-	/** Core formatters a drop-in entry may still name, and the format that reproduces each. */
+	/**
+	 * Core formatters a drop-in entry may still name, and the format that reproduces each: the names 1.39
+	 * uses, and 1.43's (where the global ones are deprecated aliases). Strings, not ::class, so that neither
+	 * version autoloads or warns.
+	 */
 	private const FORMATTERS = [
-		JSONRCFeedFormatter::class => 'json',
-		XMLRCFeedFormatter::class => 'xml',
-		IRCColourfulRCFeedFormatter::class => 'irc',
+		'JSONRCFeedFormatter' => 'json',
+		'XMLRCFeedFormatter' => 'xml',
+		'IRCColourfulRCFeedFormatter' => 'irc',
+		'MediaWiki\RCFeed\JSONRCFeedFormatter' => 'json',
+		'MediaWiki\RCFeed\XMLRCFeedFormatter' => 'xml',
+		'MediaWiki\RCFeed\IRCColourfulRCFeedFormatter' => 'irc',
 	];
+	/** Hooks whose handlers may change Title::getCanonicalURL() (title_url). */
+	private const URL_HOOKS = [ 'GetLocalURL', 'GetLocalURL::Article', 'GetLocalURL::Internal', 'GetCanonicalURL' ];
 
 	/** @var Emitter|null */
 	private static $emitter = null;
@@ -165,7 +173,9 @@ class RcEmitFeed extends RCFeed {
 			}
 			if ( $missing === PayloadBuilder::PART_REDIRECT ) {
 				self::$payloadParts |= $missing;
-				return self::$payload = PayloadBuilder::withRedirect( self::$payload, $rc );
+				self::$payload = PayloadBuilder::withRedirect( self::$payload, $rc );
+				self::logPartFailures();
+				return self::$payload;
 			}
 			$parts |= self::$payloadParts;
 		}
@@ -173,7 +183,20 @@ class RcEmitFeed extends RCFeed {
 		self::$payload = PayloadBuilder::build( $rc, $actionComment, $parts, $complete );
 		self::$payloadRc = $rc;
 		self::$payloadParts = $complete;
+		self::logPartFailures();
 		return self::$payload;
+	}
+
+	/**
+	 * Logs each kind of optional-part failure once per process; the library counts every change sent without
+	 * its part (`part_failures`).
+	 */
+	private static function logPartFailures(): void {
+		foreach ( PayloadBuilder::takeFailures() as $part => $e ) {
+			self::emitter()->warnOnce( "part:$part",
+				"RcEmit sent changes without their $part because MediaWiki failed to compute it (counted in " .
+				'part_failures; logged once per process): {cause}', $e );
+		}
 	}
 
 	/** The PayloadBuilder::PART_* bits of all RcEmit entries of $wgRCFeeds (each payload carries them). */
@@ -251,17 +274,22 @@ class RcEmitFeed extends RCFeed {
 	}
 
 	/**
-	 * The optional payload parts this entry prints: only xmlrc prints any, each for one property (the library
-	 * trims property names, so this does too).
+	 * The optional payload parts this entry needs: xmlrc, one for each property that needs one (the library
+	 * trims property names, so this does too); irc, and json/xml on MediaWiki 1.41+, MediaWiki's own URLs
+	 * where a hook handler may change them.
 	 *
 	 * @return int|null PayloadBuilder::PART_* bits; null when the entry's format options are unusable (logged
 	 *  once)
 	 */
 	private function parts(): ?int {
 		try {
-			if ( $this->format() !== 'xmlrc' ) {
-				return 0;
-			}
+			$format = $this->format();
+		} catch ( RcEmitException $e ) {
+			self::emitter()->warnOnce( 'feed:' . $this->key(), 'RcEmit feed disabled in this PHP process: {cause}',
+				$e );
+			return null;
+		}
+		if ( $format === 'xmlrc' ) {
 			$properties = array_map( 'trim', explode( '|', $this->properties() ?? self::XMLRC_DEFAULT ) );
 			$parts = 0;
 			foreach ( self::XMLRC_PARTS as $property => $part ) {
@@ -270,11 +298,20 @@ class RcEmitFeed extends RCFeed {
 				}
 			}
 			return $parts;
-		} catch ( RcEmitException $e ) {
-			self::emitter()->warnOnce( 'feed:' . $this->key(), 'RcEmit feed disabled in this PHP process: {cause}',
-				$e );
-			return null;
 		}
+		if ( $format !== 'irc' && !MediaWikiCompat::packetHasUrls() ) {
+			return 0;
+		}
+		$hooks = MediaWikiServices::getInstance()->getHookContainer();
+		$parts = $hooks->isRegistered( 'IRCLineURL' ) ? PayloadBuilder::PART_NOTIFY_URL : 0;
+		if ( $format !== 'irc' ) {
+			foreach ( self::URL_HOOKS as $hook ) {
+				if ( $hooks->isRegistered( $hook ) ) {
+					$parts |= PayloadBuilder::PART_TITLE_URL;
+				}
+			}
+		}
+		return $parts;
 	}
 
 	private function format(): string {
@@ -291,6 +328,7 @@ class RcEmitFeed extends RCFeed {
 		if ( isset( $p['formatter'] ) ) {
 			$formatter = is_object( $p['formatter'] ) ? get_class( $p['formatter'] ) : (string)$p['formatter'];
 			foreach ( self::FORMATTERS as $class => $format ) {
+				// Class names are case-insensitive in PHP.
 				if ( strcasecmp( ltrim( $formatter, '\\' ), $class ) === 0 ) {
 					return $format;
 				}
@@ -325,6 +363,10 @@ class RcEmitFeed extends RCFeed {
 			'server_name' => (string)$main->get( 'ServerName' ),
 			'script_path' => (string)$main->get( 'ScriptPath' ),
 			'script' => (string)$main->get( 'Script' ),
+			'article_path' => (string)$main->get( 'ArticlePath' ),
+			'main_page_at_root' => $main->get( 'MainPageIsDomainRoot' )
+				? Title::newMainPage()->getPrefixedText() : null,
+			'packet_layout' => MediaWikiCompat::packetHasUrls() ? '1.41' : '1.39',
 			'wiki_id' => WikiMap::getCurrentWikiId(),
 			'special_namespace' => $services->getContentLanguage()->getFormattedNsText( NS_SPECIAL ),
 			'use_rc_patrol' => (bool)$main->get( 'UseRCPatrol' ),

@@ -33,7 +33,7 @@ use Throwable;
  */
 final class RcEmitLibrary {
 	/** The payload version the PHP side builds (see src/payload.rs); the library must read the same. */
-	public const PAYLOAD_VERSION = 1;
+	public const PAYLOAD_VERSION = 2;
 	/** rcemit_result: success. Every other code is explained by resultMessage(). */
 	public const RESULT_OK = 7100;
 	/** rcemit_result: the output buffer was too small (nothing written). */
@@ -350,7 +350,7 @@ final class RcEmitLibrary {
 	/** @return array<string,int> The process-wide counters of rcemit_stats, by field name */
 	public function stats(): array {
 		$stats = $this->ffi->new( 'rcemit_stats' );
-		$code = $this->ffi->rcemit_stats_read( FFI::addr( $stats ) );
+		$code = $this->ffi->rcemit_stats_read( FFI::addr( $stats ), FFI::sizeof( $stats ) );
 		if ( $code !== self::RESULT_OK ) {
 			throw new RcEmitException( 'rcemit_stats_read failed: ' . $this->resultMessage( $code ) );
 		}

@@ -84,7 +84,7 @@ class RcEmitLibraryTest extends TestCase {
 		$listener = new UdpListener();
 		$feed = $library->openFeed( [ 'uri' => $listener->uri(), 'format' => 'json' ] );
 		$before = $library->stats()['invalid_payload'];
-		$bad = [ '', 'RCE', "RCE\x02" . substr( TestSupport::payload(), 4 ), substr( TestSupport::payload(), 0, -3 ),
+		$bad = [ '', 'RCE', "RCE\x01" . substr( TestSupport::payload(), 4 ), substr( TestSupport::payload(), 0, -3 ),
 			TestSupport::payload() . 'x', TestSupport::payload( [ 'timestamp' => '2026132100000' ] ) ];
 		foreach ( $bad as $payload ) {
 			$this->assertSame( RcEmitLibrary::RESULT_OK, $library->emit( $feed, $payload ) );

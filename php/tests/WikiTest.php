@@ -332,4 +332,89 @@ PHP
 		$this->assertStringContainsString( 'RcEmit entries: rcemit-json, rcemit-dropin, rcemit-irc, rcemit-irc-iw',
 			$out . $err );
 	}
+	/**
+	 * Hook handlers that change URLs (IRCLineURL for the irc line and, since 1.41, notify_url; GetCanonicalURL
+	 * for title_url) are honoured as core honours them; a formatter named by its global or MediaWiki\RCFeed\
+	 * class name, or given as an object, is a drop-in.
+	 */
+	public function testUrlHooksAndFormatterSpellingsMatchCore(): void {
+		$keys = [ 'hook-core-json', 'hook-core-irc', 'hook-rcemit-irc', 'hook-rcemit-json-ns',
+			'hook-rcemit-json-obj' ];
+		foreach ( $keys as $key ) {
+			$this->listeners[$key] = new UdpListener();
+		}
+		$port = array_map( static function ( UdpListener $l ) {
+			return $l->port;
+		}, $this->listeners );
+		file_put_contents( "{$this->dir}/extra.php", <<<PHP
+\$wgHooks['IRCLineURL'][] = static function ( &\$url, &\$query, \$rc ) {
+	\$url = 'https://mirror.example/w/index.php';
+	\$query .= '&hooked=1';
+};
+\$wgHooks['GetCanonicalURL'][] = static function ( \$title, &\$url, \$query ) {
+	\$url .= '?hooked=1';
+};
+\$wgRCFeeds['hook-core-json'] = [ 'uri' => 'udp://127.0.0.1:{$port['hook-core-json']}',
+	'formatter' => JSONRCFeedFormatter::class ];
+\$wgRCFeeds['hook-core-irc'] = [ 'uri' => 'udp://127.0.0.1:{$port['hook-core-irc']}',
+	'formatter' => IRCColourfulRCFeedFormatter::class ];
+\$wgRCFeeds['hook-rcemit-irc'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{$port['hook-rcemit-irc']}', 'format' => 'irc' ];
+\$wgRCFeeds['hook-rcemit-json-ns'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{$port['hook-rcemit-json-ns']}',
+	'formatter' => 'MediaWiki\\\\RCFeed\\\\JSONRCFeedFormatter' ];
+\$wgRCFeeds['hook-rcemit-json-obj'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{$port['hook-rcemit-json-obj']}', 'formatter' => new JSONRCFeedFormatter() ];
+
+PHP
+			, FILE_APPEND );
+		$this->edit( 'Hooked page', "one\n" );
+		$this->edit( 'Hooked page', "two\n" );
+		$core = $this->packets( 'hook-core-json', 2 );
+		$this->assertCount( 2, $core );
+		$this->assertSame( $core, $this->packets( 'hook-rcemit-json-ns', 2 ), 'namespaced formatter name' );
+		$this->assertSame( $core, $this->packets( 'hook-rcemit-json-obj', 2 ), 'formatter object' );
+		$coreIrc = $this->listeners['hook-core-irc']->receive( 2 );
+		$this->assertCount( 2, $coreIrc );
+		$this->assertStringContainsString( 'https://mirror.example/w/index.php?oldid=', $coreIrc[0] );
+		$this->assertSame( $coreIrc, $this->listeners['hook-rcemit-irc']->receive( 2 ), 'irc line with the hook' );
+		$this->assertSame( '', $this->log(), 'nothing logged on the rcemit channel' );
+	}
+
+	/**
+	 * An optional part MediaWiki fails to compute (here parsedcomment: a FormatAutocomments handler throws) is
+	 * left out of the datagram, counted in part_failures and logged once per process; the edits succeed.
+	 */
+	public function testFailingOptionalPartIsCountedAndLoggedOnce(): void {
+		$this->listeners['xmlrc-all'] = new UdpListener();
+		$port = $this->listeners['xmlrc-all']->port;
+		file_put_contents( "{$this->dir}/extra.php", <<<PHP
+\$wgHooks['FormatAutocomments'][] = static function () {
+	throw new RuntimeException( 'autocomment formatter broke' );
+};
+\$wgRCFeeds['xmlrc-all'] = [ 'class' => MediaWiki\Extension\RcEmit\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:$port', 'properties' => 'title|comment|parsedcomment|ids' ];
+
+PHP
+			, FILE_APPEND );
+		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'eval.php' ],
+			'foreach ( [ "One", "Two" ] as $t ) { $p = MediaWiki\\MediaWikiServices::getInstance()' .
+			'->getWikiPageFactory()->newFromTitle( Title::newFromText( "Part $t" ) );' .
+			' $u = $p->newPageUpdater( User::newFromName( "Admin" ) );' .
+			' $u->setContent( "main", new WikitextContent( $t ) );' .
+			' $u->saveRevision( CommentStoreComment::newUnsavedComment( "/* Section */ $t" ) ); }' .
+			' $lib = MediaWiki\\Extension\\RcEmit\\RcEmitFeed::emitter()->library(); $lib->flush( 2000 );' .
+			' echo "part_failures=", $lib->stats()["part_failures"], "\n";' . "\n" );
+		$this->assertSame( 0, $exit, $out . $err );
+		$this->assertStringContainsString( 'part_failures=2', $out );
+		$got = $this->listeners['xmlrc-all']->receive( 2 );
+		$this->assertCount( 2, $got );
+		foreach ( $got as $element ) {
+			$this->assertStringContainsString( 'comment="/* Section */', $element );
+			$this->assertStringNotContainsString( 'parsedcomment=', $element );
+		}
+		$log = $this->log();
+		$this->assertSame( 1, substr_count( $log, 'without their parsedcomment' ), $log );
+		$this->assertStringContainsString( 'autocomment formatter broke', $log );
+	}
 }

@@ -36,7 +36,12 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 		$start = hrtime( true );
 		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
 		$warmMicros = ( hrtime( true ) - $start ) / 1000;
-		$payload = PayloadBuilder::build( $rc, $actionComment, PayloadBuilder::PART_ALL );
+		// Every part but MediaWiki's own URLs, which the library computes unless a hook may change them.
+		$payload = PayloadBuilder::build( $rc, $actionComment,
+			PayloadBuilder::PART_ALL & ~( PayloadBuilder::PART_NOTIFY_URL | PayloadBuilder::PART_TITLE_URL ) );
+		$failures = array_map( static function ( Throwable $e ) {
+			return get_class( $e ) . ': ' . $e->getMessage();
+		}, PayloadBuilder::takeFailures() );
 		$rcId = (int)$rc->getAttribute( 'rc_id' );
 		$record = [
 			'rc_id' => $rcId,
@@ -51,6 +56,7 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 				$rc->getAttributes()
 			),
 			'action_comment' => $actionComment,
+			'part_failures' => $failures,
 		];
 		file_put_contents( $this->params['out'],
 			json_encode( $record, JSON_INVALID_UTF8_SUBSTITUTE | JSON_UNESCAPED_SLASHES ) . "\n", FILE_APPEND | LOCK_EX );

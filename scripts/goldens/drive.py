@@ -79,6 +79,7 @@ class Run:
         src = f"""
 $wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\PayloadBuilder'] = '{REPO}/php/src/PayloadBuilder.php';
 $wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\TagCapture'] = '{REPO}/php/src/TagCapture.php';
+$wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\MediaWikiCompat'] = '{REPO}/php/src/MediaWikiCompat.php';
 $wgAutoloadClasses['RcEmitGoldenRecorderFeed'] = '{REPO}/scripts/goldens/RecorderFeed.php';
 $wgHooks['ChangeTagsAfterUpdateTags'][] = static function ( ...$args ) {{
 	( new MediaWiki\\Extension\\RcEmit\\TagCapture() )->onChangeTagsAfterUpdateTags( ...$args );
@@ -127,6 +128,7 @@ echo json_encode( [
   'server_name' => $c->get( 'ServerName' ),
   'script_path' => $c->get( 'ScriptPath' ),
   'script' => $c->get( 'Script' ),
+  'article_path' => $c->get( 'ArticlePath' ),
   'wiki_id' => WikiMap::getCurrentWikiId(),
   'special_namespace' => MediaWiki\MediaWikiServices::getInstance()->getContentLanguage()->getNsText( NS_SPECIAL ),
   'use_rc_patrol' => $c->get( 'UseRCPatrol' ),
@@ -197,6 +199,8 @@ echo json_encode( [
                 if len(datagrams) > 1:
                     raise RuntimeError(f"{len(datagrams)} datagrams for rc {rc_id} on feed {feed[0]}")
                 expected[feed[0]] = text_or_b64(datagrams[0]) if datagrams else None
+            if rec.get("part_failures"):
+                raise RuntimeError(f"{label}: PayloadBuilder failed on optional parts: {rec['part_failures']}")
             self.cases.append({
                 "name": label,
                 "rc_id": rc_id,

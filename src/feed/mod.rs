@@ -10,7 +10,7 @@ pub mod uri;
 
 use serde_json::{Map, Value};
 
-use crate::context::{FeedContext, XmlrcProps};
+use crate::context::{FeedContext, PacketLayout, XmlrcProps};
 use crate::event::Event;
 use crate::format::Format;
 use size::Fit;
@@ -22,13 +22,16 @@ pub const MAX_DATAGRAM: usize = 65_507;
 pub const MIN_DATAGRAM: usize = 64;
 
 /// The keys [`Feed::from_json`] accepts.
-pub const CONFIG_KEYS: [&str; 14] = [
+pub const CONFIG_KEYS: [&str; 17] = [
     "uri",
     "format",
     "canonical_server",
     "server_name",
     "script_path",
     "script",
+    "article_path",
+    "main_page_at_root",
+    "packet_layout",
     "wiki_id",
     "special_namespace",
     "use_rc_patrol",
@@ -52,8 +55,9 @@ pub struct Feed {
 impl Feed {
     /// Reads a feed from a JSON object. Keys (all but `uri` optional):
     /// `uri` (core's `udp://` syntax), `format` (`xmlrc` default, `json`, `xml`, `irc`), the strings
-    /// `canonical_server`, `server_name`, `script_path`, `script`, `wiki_id`, `special_namespace` (default
-    /// `Special`), the booleans `use_rc_patrol`, `use_np_patrol`, the strings-or-null `irc_interwiki_prefix`,
+    /// `canonical_server`, `server_name`, `script_path`, `script`, `article_path`, `wiki_id`,
+    /// `special_namespace` (default `Special`), `packet_layout` (`"1.39"`, the default, for MediaWiki 1.39 and
+    /// 1.40; `"1.41"` for 1.41 and later), the string-or-null `main_page_at_root`, the booleans `use_rc_patrol`, `use_np_patrol`, the strings-or-null `irc_interwiki_prefix`,
     /// `channel`, `xmlrc_properties` (an API-style `a|b|c` list), and the integer `max_datagram`
     /// (64..=65507, default 65507). Unknown keys and wrong types are errors naming the key.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
@@ -86,6 +90,12 @@ impl Feed {
             Some(list) => XmlrcProps::parse(&list)
                 .map_err(|e| format!("feed config key \"xmlrc_properties\": {e}"))?,
         };
+        let packet_layout = match config.string("packet_layout")? {
+            None => PacketLayout::default(),
+            Some(name) => PacketLayout::parse(&name).ok_or_else(|| {
+                format!("feed config key \"packet_layout\": \"{name}\" is not one of 1.39, 1.41")
+            })?,
+        };
         let max_datagram = match map.get("max_datagram") {
             None | Some(Value::Null) => MAX_DATAGRAM,
             Some(v) => v
@@ -103,6 +113,9 @@ impl Feed {
             server_name: config.string("server_name")?.unwrap_or_default(),
             script_path: config.string("script_path")?.unwrap_or_default(),
             script: config.string("script")?.unwrap_or_default(),
+            article_path: config.string("article_path")?.unwrap_or_default(),
+            main_page_at_root: config.string("main_page_at_root")?,
+            packet_layout,
             wiki_id: config.string("wiki_id")?.unwrap_or_default(),
             special_namespace: config
                 .string("special_namespace")?
@@ -191,7 +204,8 @@ mod tests {
             "script_path": "/w", "script": "/w/index.php", "wiki_id": "enwiki",
             "special_namespace": "Spezial", "use_rc_patrol": true, "use_np_patrol": false,
             "irc_interwiki_prefix": "en", "channel": null, "xmlrc_properties": "user|title",
-            "max_datagram": 1400}"##;
+            "max_datagram": 1400, "article_path": "/wiki/$1", "main_page_at_root": "Main Page",
+            "packet_layout": "1.41"}"##;
         let feed = Feed::from_json(json).unwrap();
         assert_eq!(feed.format, Format::Irc);
         assert_eq!(feed.max_datagram, 1400);
@@ -204,6 +218,9 @@ mod tests {
         );
         assert_eq!(feed.uri.prefix.as_deref(), Some(&b"#en.wikipedia\t"[..]));
         assert_eq!(feed.context.irc_interwiki_prefix.as_deref(), Some("en"));
+        assert_eq!(feed.context.article_path, "/wiki/$1");
+        assert_eq!(feed.context.main_page_at_root.as_deref(), Some("Main Page"));
+        assert_eq!(feed.context.packet_layout, PacketLayout::Mw141);
         assert!(feed.context.use_rc_patrol && !feed.context.use_np_patrol);
         assert_eq!(
             feed.context.xmlrc_props,
@@ -219,6 +236,10 @@ mod tests {
             (r#"{"uri": "http://x:1"}"#, "\"uri\""),
             (r#"{"uri": "udp://h:1", "colour": 1}"#, "\"colour\""),
             (r#"{"uri": "udp://h:1", "format": "yaml"}"#, "\"format\""),
+            (
+                r#"{"uri": "udp://h:1", "packet_layout": "1.40"}"#,
+                "\"packet_layout\"",
+            ),
             (
                 r#"{"uri": "udp://h:1", "use_rc_patrol": 1}"#,
                 "\"use_rc_patrol\"",

@@ -133,6 +133,9 @@ mod tests {
             comment: comment.into(),
             parsed_comment: None,
             sha1: None,
+            notify_url: None,
+            title_url: None,
+            part_failed: false,
             log: None,
             tags: vec![],
         }

@@ -102,6 +102,17 @@ pub unsafe fn write<T>(out: *mut T, value: T) {
     unsafe { ptr::write(out, value) }
 }
 
+/// Writes the first `size` bytes of `value` (all of it if `size` is larger) through a checked output
+/// pointer: how structs the caller sized are filled.
+///
+/// # Safety
+/// `out` must be non-NULL (see [`output`]) and writable for `min(size, size_of::<T>())` bytes.
+pub unsafe fn write_prefix<T: Copy>(out: *mut T, value: &T, size: usize) {
+    let len = size.min(std::mem::size_of::<T>());
+    // SAFETY: the caller's promise; `value` is a different object than `*out`.
+    unsafe { ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), out.cast::<u8>(), len) }
+}
+
 /// Copies `text` into a caller's buffer with a terminating NUL and writes its length (without the NUL) to
 /// `written_out`; `BufferTooSmall` and nothing written when `len` is under the text length + 1.
 ///

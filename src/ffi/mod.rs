@@ -14,10 +14,10 @@ use std::time::Duration;
 use crate::feed::Feed;
 use crate::payload;
 use crate::sender::{self, stats::rcemit_stats, EmitError};
-use boundary::{guard, input, output, write, write_text, Failure};
+use boundary::{guard, input, output, write, write_prefix, write_text, Failure};
 pub use result::rcemit_result;
 
-/// Returns the library version as a static NUL-terminated string (e.g. "0.1.0"). Never NULL. The memory is
+/// Returns the library version as a static NUL-terminated string (e.g. "0.2.0"). Never NULL. The memory is
 /// read-only and owned by the library: do not write to it or free it. (Declared `char *` rather than
 /// `const char *` because PHP's FFI turns a `const char *` result into a PHP string, while the extension
 /// reads it with `FFI::string()`.) Thread-safe.
@@ -159,18 +159,28 @@ pub extern "C" fn rcemit_shutdown(timeout_ms: u32) -> rcemit_result {
     })
 }
 
-/// Copies the counters into `*stats_out`. The counters are process-wide (all feeds together, not per feed)
-/// and count from the start of this process's sender; a child after fork() counts from zero. Each counter
-/// is read atomically, but the struct is not one atomic snapshot. Thread-safe.
+/// Copies the counters into `*stats_out`, whose size the caller gives in `size` (its `sizeof(rcemit_stats)`):
+/// at most `size` bytes are written, so a caller built against an older header, whose struct lacks the
+/// counters added since (always at the end), gets the ones it knows and nothing past its buffer. Counters the
+/// caller's struct has but this library lacks are left untouched. The counters are process-wide (all feeds
+/// together, not per feed) and count from the start of this process's sender; a child after fork() counts
+/// from zero. Each counter is read atomically, but the struct is not one atomic snapshot. Thread-safe.
+/// RCEMIT_RESULT_BUFFER_TOO_SMALL (nothing written) if `size` is less than one counter (8 bytes).
 ///
 /// # Safety
-/// `stats_out` must be writable for one `rcemit_stats`.
+/// `stats_out` must be writable for `size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn rcemit_stats_read(stats_out: *mut rcemit_stats) -> rcemit_result {
+pub unsafe extern "C" fn rcemit_stats_read(
+    stats_out: *mut rcemit_stats,
+    size: usize,
+) -> rcemit_result {
     guard(|| {
         let stats_out = output(stats_out)?;
-        // SAFETY: checked non-NULL; the caller promises it is writable.
-        unsafe { write(stats_out, sender::stats()) };
+        if size < std::mem::size_of::<u64>() {
+            return Err(rcemit_result::BufferTooSmall.into());
+        }
+        // SAFETY: checked non-NULL; the caller promises `size` writable bytes.
+        unsafe { write_prefix(stats_out, &sender::stats(), size) };
         Ok(())
     })
 }

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use super::char_refs;
+use super::{char_refs, urls};
 use crate::context::FeedContext;
 use crate::event::{ChangeType, Event, Patrolled};
 
@@ -95,21 +95,8 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Option<Vec<u8>> {
         }
     }
     push(&mut line, &["\x034 ", &flag, "\x0310 \x0302"]);
-    if !is_log {
-        line.extend_from_slice(ctx.canonical_server.as_bytes());
-        line.extend_from_slice(ctx.script.as_bytes());
-        let _ = if is_new {
-            write!(line, "?oldid={}", event.this_oldid)
-        } else {
-            write!(
-                line,
-                "?diff={}&oldid={}",
-                event.this_oldid, event.last_oldid
-            )
-        };
-        if patrolling {
-            let _ = write!(line, "&rcid={}", event.rc_id);
-        }
+    if let Some(url) = urls::notify_url(event, ctx) {
+        line.extend_from_slice(url.as_bytes());
     }
     push(
         &mut line,
@@ -175,6 +162,9 @@ mod tests {
             comment: comment.into(),
             parsed_comment: None,
             sha1: None,
+            notify_url: None,
+            title_url: None,
+            part_failed: false,
             log: None,
             tags: Vec::new(),
         }

@@ -40,6 +40,7 @@ impl Serialize for Packet<'_, '_> {
                 Field::Null => map.serialize_entry(key, &())?,
                 Field::Int(n) => map.serialize_entry(key, n)?,
                 Field::Str(s) => map.serialize_entry(key, s)?,
+                Field::String(s) => map.serialize_entry(key, s)?,
                 Field::Bool(b) => map.serialize_entry(key, b)?,
                 Field::OldNew(old, new) => map.serialize_entry(key, &OldNew(*old, *new))?,
                 Field::Json(value) => map.serialize_entry(key, value)?,

@@ -17,6 +17,7 @@ mod random_input;
 mod rc_packet;
 #[doc(hidden)]
 pub mod samples;
+mod urls;
 pub mod xml;
 mod xml_chars;
 pub mod xmlrc;

@@ -148,6 +148,7 @@ fn packet_json(event: &Event, ctx: &FeedContext) -> Value {
             Field::Null => Value::Null,
             Field::Int(n) => Value::from(n),
             Field::Str(s) => Value::from(s),
+            Field::String(s) => Value::from(s.into_owned()),
             Field::Bool(b) => Value::from(b),
             Field::OldNew(old, new) => serde_json::json!({ "old": old, "new": new }),
             Field::Json(v) => v.clone(),

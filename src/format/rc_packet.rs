@@ -4,15 +4,20 @@
 
 use serde_json::Value;
 
-use crate::context::FeedContext;
+use std::borrow::Cow;
+
+use crate::context::{FeedContext, PacketLayout};
 use crate::event::{ChangeType, Event, Patrolled};
+use crate::format::urls;
 
 /// One packet value, typed as the PHP packet holds it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Field<'a> {
     Null,
     Int(i64),
     Str(&'a str),
+    /// A string computed for this packet (the URLs).
+    String(Cow<'a, str>),
     Bool(bool),
     /// `[ 'old' => ..., 'new' => ... ]` of nullable integers (`length`, `revision`).
     OldNew(Option<i64>, Option<i64>),
@@ -29,16 +34,26 @@ pub fn build<'a>(event: &'a Event, ctx: &'a FeedContext) -> Vec<(&'static str, F
         0 => Field::Null,
         id => Field::Int(id),
     };
+    let urls = ctx.packet_layout == PacketLayout::Mw141;
     packet.extend([
         ("id", id),
         ("type", Field::Str(event.change_type.name())),
         ("namespace", Field::Int(event.namespace)),
         ("title", Field::Str(&event.title)),
+    ]);
+    if urls {
+        packet.push(("title_url", Field::String(urls::title_url(event, ctx))));
+    }
+    packet.extend([
         ("comment", Field::Str(&event.comment)),
         ("timestamp", Field::Int(event.timestamp)),
         ("user", Field::Str(&event.user)),
         ("bot", Field::Bool(event.bot)),
     ]);
+    if urls {
+        let notify_url = urls::notify_url(event, ctx).map_or(Field::Null, Field::String);
+        packet.push(("notify_url", notify_url));
+    }
     if let Some(channel) = &ctx.channel {
         packet.push(("channel", Field::Str(channel)));
     }

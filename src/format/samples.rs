@@ -42,6 +42,9 @@ pub fn edit() -> Event {
         comment: "second".into(),
         parsed_comment: None,
         sha1: None,
+        notify_url: None,
+        title_url: None,
+        part_failed: false,
         log: None,
         tags: vec!["mw-replace".into()],
     }

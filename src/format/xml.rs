@@ -25,6 +25,7 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
         let value = match *field {
             Field::Int(n) => Value::Int(n),
             Field::Str(s) => Value::str(s),
+            Field::String(ref s) => Value::str(s),
             Field::Bool(true) | Field::Json(Json::Bool(true)) => Value::str(""),
             Field::Bool(false) | Field::Null | Field::Json(Json::Bool(false) | Json::Null) => {
                 continue
@@ -271,6 +272,7 @@ mod tests {
                         f,
                         Field::Int(_)
                             | Field::Str(_)
+                            | Field::String(_)
                             | Field::Bool(true)
                             | Field::Json(Value::String(_) | Value::Number(_) | Value::Bool(true))
                     )

@@ -47,6 +47,10 @@ pub struct rcemit_stats {
     pub queue_bytes: u64,
     /// Feeds opened in this process.
     pub feeds: u64,
+    /// Changes sent without an optional part (sha1, parsedcomment, the API's log params) because MediaWiki
+    /// failed to compute it; the PHP side logs the first failure of each kind. Counted once per distinct
+    /// payload, however many feeds receive it.
+    pub part_failures: u64,
 }
 
 /// The live counters.
@@ -67,6 +71,7 @@ pub struct Counters {
     pub sender_restarts: AtomicU64,
     pub spawn_failures: AtomicU64,
     pub queue_bytes: AtomicU64,
+    pub part_failures: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -102,6 +107,7 @@ impl Counters {
             queue_capacity: queue_capacity as u64,
             queue_bytes: get(&self.queue_bytes),
             feeds: feeds as u64,
+            part_failures: get(&self.part_failures),
         }
     }
 }

@@ -107,6 +107,9 @@ impl Worker {
         }
         if self.last.as_ref().map(|(bytes, _)| bytes) != Some(&payload) {
             let event = payload::decode(&payload).ok();
+            if event.as_ref().is_some_and(|e| e.part_failed) {
+                bump(&counters.part_failures);
+            }
             self.last = Some((payload, event));
             self.renders.clear();
         }

@@ -56,13 +56,19 @@ int main(int argc, char **argv) {
 
     /* Versions. */
     CHECK(strcmp(rcemit_version(), "") != 0);
-    CHECK(rcemit_payload_version() == 1);
+    CHECK(rcemit_payload_version() == 2);
 
     /* Before any emit: counters are zero, flush has nothing to do. */
     rcemit_stats stats;
     memset(&stats, 0xAB, sizeof stats);
-    CHECK(rcemit_stats_read(&stats) == RCEMIT_RESULT_OK);
+    CHECK(rcemit_stats_read(&stats, sizeof stats) == RCEMIT_RESULT_OK);
     CHECK(stats.enqueued == 0 && stats.sent == 0 && stats.queue_capacity == 10000);
+    CHECK(stats.part_failures == 0);
+    /* A caller whose struct ends before part_failures (an older header) gets nothing past its end. */
+    memset(&stats, 0xAB, sizeof stats);
+    CHECK(rcemit_stats_read(&stats, offsetof(rcemit_stats, part_failures)) == RCEMIT_RESULT_OK);
+    CHECK(stats.feeds == 0 && stats.part_failures == 0xABABABABABABABABull);
+    CHECK(rcemit_stats_read(&stats, 7) == RCEMIT_RESULT_BUFFER_TOO_SMALL);
     CHECK(rcemit_flush(1000) == RCEMIT_RESULT_OK);
     CHECK(rcemit_init(64) == RCEMIT_RESULT_OK);
     CHECK(rcemit_init(2000000) == RCEMIT_RESULT_INVALID_CONFIG);
@@ -123,7 +129,7 @@ int main(int argc, char **argv) {
     CHECK(kept == 99 && strcmp(message, "XYZ") == 0);
     CHECK(rcemit_result_message(RCEMIT_RESULT_OK, NULL, 10, &kept) == RCEMIT_RESULT_NULL_PARAMETER);
     CHECK(rcemit_result_message(RCEMIT_RESULT_OK, (uint8_t *)message, 10, NULL) == RCEMIT_RESULT_NULL_PARAMETER);
-    CHECK(rcemit_stats_read(NULL) == RCEMIT_RESULT_NULL_PARAMETER);
+    CHECK(rcemit_stats_read(NULL, sizeof stats) == RCEMIT_RESULT_NULL_PARAMETER);
 
     /* Emit: garbage handles and NULL are refused; valid ones return at once. */
     CHECK(rcemit_feed_emit(0, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
@@ -137,7 +143,7 @@ int main(int argc, char **argv) {
     CHECK(rcemit_init(64) == RCEMIT_RESULT_OK);
     CHECK(rcemit_init(65) == RCEMIT_RESULT_ALREADY_STARTED);
 
-    CHECK(rcemit_stats_read(&stats) == RCEMIT_RESULT_OK);
+    CHECK(rcemit_stats_read(&stats, sizeof stats) == RCEMIT_RESULT_OK);
     CHECK(stats.enqueued == 4);
     CHECK(stats.invalid_payload == 1);
     CHECK(stats.sent == 3 && stats.format_panics == 0);
