@@ -177,9 +177,7 @@ mod tests {
     }
 
     fn assert_matches_core(cases: Vec<(Event, FeedContext)>) {
-        let Some(outputs) = php_oracle::feed_packets(Mode::Json, cases) else {
-            return;
-        };
+        let outputs = php_oracle::feed_packets(Mode::Json, cases);
         for ((event, ctx), want) in &outputs {
             let want = want.as_ref().expect("FormatJson::encode does not throw");
             let got = format(event, ctx);

@@ -216,9 +216,7 @@ mod tests {
     /// forbidden characters are replaced (elsewhere core itself produces a broken document). Returns how
     /// many cases were compared.
     fn assert_matches_core(cases: Vec<(Event, FeedContext)>) -> usize {
-        let Some(outputs) = php_oracle::feed_packets(Mode::Xml, cases) else {
-            return 0;
-        };
+        let outputs = php_oracle::feed_packets(Mode::Xml, cases);
         let mut compared = 0;
         for ((event, ctx), want) in &outputs {
             let Some(want) = want else { continue };
