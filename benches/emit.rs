@@ -108,8 +108,8 @@ fn emit_cost(c: &mut Criterion, feed: u32, label: &str, mode: Mode) {
             while left > 0 {
                 let n = left.min(chunk);
                 assert!(sender::flush(FLUSH), "sender did not drain");
-                let gate =
-                    held.then(|| sender::test_hooks::pause_sender(FLUSH).expect("sender held"));
+                let gate = held
+                    .then(|| rcemit::testing::sender::pause_sender(FLUSH).expect("sender held"));
                 let start = Instant::now();
                 for _ in 0..n {
                     let _ = std::hint::black_box(sender::emit(feed, std::hint::black_box(&bytes)));

@@ -1,4 +1,6 @@
-//! The process-wide sender runtime: queue, counters and the thread's lifecycle.
+//! The process-wide sender runtime: the queue, the counters, and the sender thread's lifecycle (the [`Task`]s
+//! it takes, its loop, starts and restarts). Per-event work is [`super::pipeline`]'s; data flows one way, from
+//! here into the pipeline.
 //!
 //! The runtime is created by the first emit (never at library load) and published through an atomic
 //! pointer, so the emit path is two atomic loads and a comparison before `try_send`. It is never freed:
@@ -12,7 +14,9 @@
 //! - The slow path serialises on a spin lock whose word holds the holder's generation, so a lock held by a
 //!   parent thread at the time of the fork is recognised as stale in the child instead of waited for.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -20,8 +24,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::fork;
+use super::pipeline::Pipeline;
 use super::stats::{bump, Counters};
-use super::worker::{self, Task};
 
 /// Default queue capacity in events.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -32,17 +36,17 @@ pub const RESTART_PAUSE: Duration = Duration::from_millis(100);
 
 pub struct Runtime {
     generation: u64,
-    pub tx: Sender<Task>,
+    tx: Sender<Task>,
     rx: Receiver<Task>,
-    pub capacity: usize,
-    pub counters: Counters,
+    capacity: usize,
+    counters: Counters,
     /// Id of the running sender thread, 0 if none (set before spawning, cleared by that thread when it
     /// stops taking tasks). Ids let a thread that ends late never clear the flag of its successor.
     running: AtomicU64,
     /// The id the next thread gets.
     next_thread: AtomicU64,
     /// The last thread ended on a shutdown request, so starting another is not a restart.
-    pub stopped: AtomicBool,
+    stopped: AtomicBool,
     born: Instant,
     /// Nanoseconds after `born` of the last start; 0 before the first.
     last_start_ns: AtomicU64,
@@ -138,8 +142,28 @@ impl Runtime {
         self.running.load(Ordering::Acquire) != 0
     }
 
+    /// The process-wide counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The queue's capacity in events.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Queues a task without waiting; false when the queue is full.
+    pub fn try_send(&self, task: Task) -> bool {
+        self.tx.try_send(task).is_ok()
+    }
+
+    /// Queues a task, waiting for room until `deadline`; false if there was none.
+    pub fn send_deadline(&self, task: Task, deadline: Instant) -> bool {
+        self.tx.send_deadline(task, deadline).is_ok()
+    }
+
     /// Called by thread `id` when it takes no more tasks.
-    pub fn thread_ended(&self, id: u64) {
+    fn thread_ended(&self, id: u64) {
         let _ = self
             .running
             .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
@@ -168,10 +192,98 @@ impl Runtime {
         let tasks = self.rx.clone();
         let spawned = thread::Builder::new()
             .name("rcemit-sender".into())
-            .spawn(move || worker::run(self, id, tasks));
+            .spawn(move || thread_main(self, id, tasks));
         if spawned.is_err() {
             self.thread_ended(id);
             bump(&self.counters.spawn_failures);
+        }
+    }
+}
+
+/// Longest a test's pause can hold the sender.
+#[cfg(any(test, feature = "testing"))]
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// One unit of work for the sender thread.
+pub enum Task {
+    /// Send one change to one feed (the payload is still undecoded).
+    Event { feed: u32, payload: Box<[u8]> },
+    /// Reply once everything queued before this task is done. The caller waits on the reply with its own
+    /// deadline; the reply channel has room for the reply, so the sender never waits on a caller.
+    Flush { done: Sender<()> },
+    /// Like `Flush`, then the thread exits. A later emit starts a new one.
+    Shutdown { done: Sender<()> },
+    /// Test hook: say so on `started`, then hold the thread until `gate` closes (at most [`MAX_PAUSE`]).
+    #[cfg(any(test, feature = "testing"))]
+    Pause {
+        started: Sender<()>,
+        gate: Receiver<()>,
+    },
+    /// Test hook: the thread panics outside any per-event guard, as a bug in the loop itself would.
+    #[cfg(any(test, feature = "testing"))]
+    Crash,
+}
+
+/// Marks the runtime as without a thread however the loop ends (return or panic).
+struct AliveGuard(&'static Runtime, u64);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.thread_ended(self.1);
+    }
+}
+
+/// The body of sender thread `id`.
+fn thread_main(runtime: &'static Runtime, id: u64, tasks: Receiver<Task>) {
+    let _alive = AliveGuard(runtime, id);
+    yield_to_requests();
+    let counters = &runtime.counters;
+    let mut pipeline = Pipeline::default();
+    while let Ok(task) = tasks.recv() {
+        match task {
+            Task::Event { feed, payload } => {
+                counters
+                    .queue_bytes
+                    .fetch_sub(payload.len() as u64, Relaxed);
+                let handled =
+                    catch_unwind(AssertUnwindSafe(|| pipeline.event(feed, payload, counters)));
+                if handled.is_err() {
+                    bump(&counters.format_panics);
+                    pipeline.forget();
+                }
+            }
+            Task::Flush { done } => {
+                let _ = done.try_send(());
+            }
+            Task::Shutdown { done } => {
+                // Before replying: an emit right after the reply must start a new thread.
+                runtime.stopped.store(true, Relaxed);
+                runtime.thread_ended(id);
+                let _ = done.try_send(());
+                return;
+            }
+            #[cfg(any(test, feature = "testing"))]
+            Task::Pause { started, gate } => {
+                let _ = started.try_send(());
+                let _ = gate.recv_timeout(MAX_PAUSE);
+            }
+            #[cfg(any(test, feature = "testing"))]
+            Task::Crash => panic!("rcemit-sender: crash requested by a test hook"),
+        }
+    }
+}
+
+/// Puts this thread in Linux's SCHED_BATCH class: the request thread that wakes it (a futex wake on every
+/// emit after a pause) is then not preempted by it on the spot, so the wake costs the request a system call
+/// rather than a context switch; the sender still gets its fair share of CPU a moment later. Best effort: on
+/// failure (or another OS) the thread keeps the normal class.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 means the calling thread; SCHED_BATCH needs no privilege and priority 0.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
         }
     }
 }
