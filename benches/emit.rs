@@ -1,4 +1,4 @@
-//! Emit benchmarks (DESIGN.md §7):
+//! Emit benchmarks (goals: README "Performance"):
 //! 1. caller-thread cost of one `emit` of a 600-byte payload (criterion; goal < 300 ns),
 //! 2. sender throughput to a loopback receiver, per format (datagrams/s),
 //! 3. event-to-datagram latency at 10,000 events/s (median, p99; goal p99 < 1 ms).

@@ -1,7 +1,7 @@
 <?php
 /**
  * Times one RCFeed::notify() per change for core's UDP feeds and for RcEmitFeed, side by side in one process
- * (DESIGN.md §7). Run it inside a throwaway wiki (scripts/bench.sh does):
+ * (goals: README "Performance"). Run it inside a throwaway wiki (scripts/bench.sh does):
  *
  *     MW_CONFIG_FILE=DIR/LocalSettings.php php php/maintenance/benchmarkFeeds.php [--runs=20000] \
  *         [--samples=FILE] [--quantiles=FILE] [--summary=FILE]

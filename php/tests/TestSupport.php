@@ -60,7 +60,7 @@ final class TestSupport {
 	}
 
 	/**
-	 * A payload v2 (src/payload.rs) for an edit, with the given fields overridden.
+	 * A payload v2 (docs/payload.md) for an edit, with the given fields overridden.
 	 *
 	 * @param array $f rc_id, title, user, comment, namespace, ...
 	 * @return string
