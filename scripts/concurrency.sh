@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # concurrency.sh — RcEmit in production shape under concurrent edits.
 #
-# Apache 2.4 (prefork MPM, mod_php 8.2 from Debian) with the README's production php.ini recipe
+# Apache 2.4 (prefork MPM, Debian's mod_php of the PHP version scripts/php-version.sh gives: 8.2 on Debian 12) with the README's production php.ini recipe
 # (ffi.enable=preload, ffi.preload = header written by writePreloadHeader.php, opcache.preload = php/preload.php,
 # opcache.preload_user = www-data) serves a throwaway SQLite wiki on 127.0.0.1 only. CLIENTS concurrent API
 # clients (each logs in as its own user and takes its own csrf token) make EDITS edits through api.php; two
@@ -38,8 +38,10 @@ DEADLINE=${DEADLINE:-1200}
 WORKERS=$((CLIENTS + 2))
 LIB=$REPO/target/release/librcemit.so
 
-packages=(apache2 libapache2-mod-php8.2 php8.2-cli php8.2-sqlite3 php8.2-xml php8.2-mbstring php8.2-intl
-  php8.2-opcache mediawiki python3)
+. "$REPO/scripts/php-version.sh"
+PHPV=$(rcemit_php_version)
+packages=(apache2 "libapache2-mod-php$PHPV" "php$PHPV-cli" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring"
+  "php$PHPV-intl" "php$PHPV-opcache" mediawiki python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -143,7 +145,7 @@ LoadModule mime_module $M/mod_mime.so
 LoadModule dir_module $M/mod_dir.so
 LoadModule env_module $M/mod_env.so
 LoadModule alias_module $M/mod_alias.so
-LoadModule php_module $M/libphp8.2.so
+LoadModule php_module $M/libphp$PHPV.so
 StartServers $WORKERS
 MinSpareServers $((WORKERS - 1))
 MaxSpareServers $WORKERS
