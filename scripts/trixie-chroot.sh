@@ -16,7 +16,8 @@
 #
 # Build: `debootstrap --variant=minbase trixie` from that mirror (about 1 minute), then apt-get install
 # --no-install-recommends of MediaWiki 1.43, PHP 8.4 (cli, opcache, sqlite3, xml, mbstring, intl, curl), PHPUnit
-# and python3 from trixie, trixie-updates and trixie-security (about 2 minutes). A file .rcemit-complete in the
+# 11, python3 and a C compiler (gcc, libc6-dev: LoadFailureTest builds a fake library) from trixie,
+# trixie-updates and trixie-security (about 1 more minute). A file .rcemit-complete in the
 # chroot records the package list when everything succeeded; a chroot without it (an interrupted build) is
 # removed and built again; a complete one whose list differs from the current one gets the missing packages.
 # Services are never started inside (policy-rc.d answers 101).
@@ -39,7 +40,7 @@ ROOT=${RCEMIT_TRIXIE_ROOT:-/var/cache/rcemit/trixie}
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 MARKER=.rcemit-complete
 PACKAGES=(mediawiki php8.4-cli php8.4-opcache php8.4-sqlite3 php8.4-xml php8.4-mbstring php8.4-intl php8.4-curl
-  phpunit python3 ca-certificates git)
+  phpunit python3 ca-certificates gcc libc6-dev)
 
 [[ "$ROOT" = /* ]] || die "RCEMIT_TRIXIE_ROOT must be an absolute path: $ROOT"
 case "$ROOT" in / | /usr | /usr/* | /etc | /etc/* | /proc* | /sys* | /dev*) die "refusing RCEMIT_TRIXIE_ROOT=$ROOT" ;; esac
@@ -154,14 +155,14 @@ inner() {
 run() {
   [ $# -ge 1 ] || die "usage: trixie-chroot.sh run CMD [ARG…]"
   build
-  local tmp status=0
-  tmp=$(mktemp -d /var/tmp/rcemit-trixie-tmp.XXXXXX)
-  chmod 1777 "$tmp"
+  local status=0
+  RUN_TMP=$(mktemp -d /var/tmp/rcemit-trixie-tmp.XXXXXX)
+  chmod 1777 "$RUN_TMP"
   # The temporary directory is removed after the namespace (and with it every mount) is gone.
-  trap 'rm -rf --one-file-system "$tmp"' EXIT
+  trap 'rm -rf --one-file-system "$RUN_TMP"' EXIT
   trap 'exit 130' INT TERM
   unshare --mount --propagation private --pid --fork --kill-child -- \
-    bash -c "$(declare -f inner); inner \"\$@\"" inner "$ROOT" "$REPO" "$tmp" "$@" || status=$?
+    bash -c "$(declare -f inner); inner \"\$@\"" inner "$ROOT" "$REPO" "$RUN_TMP" "$@" || status=$?
   [ -z "$(mounts_below)" ] || echo "trixie-chroot: WARNING: mounts left below $ROOT: $(mounts_below | tr '\n' ' ')" >&2
   return $status
 }
