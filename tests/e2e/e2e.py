@@ -52,8 +52,8 @@ import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from mwdrive import (REPO, Api, Listener, actions, api_rc_elements, core_formatter_php, make_wiki,  # noqa: E402
-                     mw, xmlrc_from_api)
+from mwdrive import (ADMIN_PASS, REPO, XMLRC_ALL_PROPS, Api, Listener, actions, api_rc_elements,  # noqa: E402
+                     core_formatter_php, make_wiki, mw, xmlrc_from_api)
 
 LIBRARY = os.path.join(REPO, "target", "release", "librcemit.so")
 STAGE = None  # the world-readable copy of what the web server reads (scripts/stage.sh), made by main()
@@ -75,6 +75,9 @@ IPV6 = ipv6_loopback()
 # localhost may resolve to 127.0.0.1 or ::1: its listener takes both.
 RCEMIT = {
     "xmlrc": ("xmlrc", None, ["127.0.0.1"], "127.0.0.1", False),
+    # Every xmlrc property (sha1, parsedcomment, userid, patrolled...: the optional payload parts), compared with
+    # api.php read by the administrator (who may see `patrolled`; left out where nobody can patrol).
+    "xmlrc-all": ("xmlrc", None, ["127.0.0.1"], "127.0.0.1", False),
     "json": ("json", "core-json", ["127.0.0.1"], "127.0.0.1", False),
     "xml": ("xml", "core-xml", ["127.0.0.1"], "127.0.0.1", False),
     "irc": ("irc", "core-irc", ["127.0.0.1"], "127.0.0.1", True),
@@ -127,16 +130,21 @@ class E2E:
         os.environ["PHP_INI_SCAN_DIR"] = ":" + ini_dir
         self.url = make_wiki(self.dir, lang=self.lang, script_path="/w")
         feeds = []
+        self.all_props = XMLRC_ALL_PROPS if self.patrol else "|".join(
+            p for p in XMLRC_ALL_PROPS.split("|") if p != "patrolled")
         for name, (fmt, _oracle, _addrs, host, prefixed) in RCEMIT.items():
             uri = f"udp://{host}:{self.listener.ports[name]}" + ("/#wiki\\t" if prefixed else "")
+            props = f", 'properties' => '{self.all_props}'" if name == "xmlrc-all" else ""
             feeds.append(f"$wgRCFeeds['rcemit-{name}'] = [ 'class' => RcEmitFeed::class, 'uri' => \"{uri}\", "
-                         f"'format' => '{fmt}' ];")
+                         f"'format' => '{fmt}'{props} ];")
         feeds.append(f"$wgRCFeeds['rcemit-dead'] = [ 'class' => RcEmitFeed::class, "
                      f"'uri' => 'udp://127.0.0.1:{self.dead_port}', 'format' => 'xml' ];")
         for name, formatter in CORE.items():
             uri = f"udp://127.0.0.1:{self.listener.ports[name]}" + ("/#wiki\\t" if name == "core-irc" else "")
+            # add_interwiki_prefix => false: 1.39's IRC formatter warns about the missing key otherwise.
+            option = " 'add_interwiki_prefix' => false," if name == "core-irc" else ""
             feeds.append(f"$wgRCFeeds['{name}'] = [ 'formatter' => {core_formatter_php(formatter)}, "
-                         f"'uri' => \"{uri}\" ];")
+                         f"'uri' => \"{uri}\",{option} ];")
         with open(os.path.join(self.dir, "extra.php"), "a") as f:
             f.write(f"""
 use MediaWiki\\Extension\\RcEmit\\RcEmitFeed;
@@ -158,12 +166,11 @@ $wgRCFeeds = [];
         self.header = os.path.join(self.dir, "rcemit-preload.h")
         log(self.rcemit_script("writePreloadHeader.php", f"--out={self.header}").strip())
         os.symlink(os.path.join(STAGE, "tests", "e2e", "stats.php"), os.path.join(self.dir, "docroot", "rcemit-e2e.php"))
-        info = subprocess.run(["php", "-r", "require '/usr/share/mediawiki/includes/Defines.php'; "
-                               "echo MW_VERSION, ' ', PHP_VERSION;"], stdout=subprocess.PIPE, text=True)
-        self.versions = info.stdout.split() if info.returncode == 0 else ["?", "?"]
         self.serve()
-        self.admin, self.anon = Api(self.url), Api(self.url)
+        self.admin, self.anon, self.reader = Api(self.url), Api(self.url), Api(self.url)
+        self.reader.login("Admin", ADMIN_PASS)  # reads api.php with every property for xmlrc-all
         info = self.anon.call(action="query", meta="siteinfo")["query"]["general"]
+        self.versions = (info["generator"].replace("MediaWiki ", ""), info["phpversion"])
         self.ctx = {"wiki_id": info["wikiid"], "use_rc_patrol": self.patrol, "use_np_patrol": self.patrol}
 
     def serve(self):
@@ -173,7 +180,9 @@ $wgRCFeeds = [];
         if os.geteuid() == 0:
             ini["opcache.preload_user"] = "nobody"  # PHP refuses to preload as root otherwise
         self.ini = ini
-        cmd = ["php"] + [a for k, v in ini.items() for a in ("-d", f"{k}={v}")]
+        # Notices go to php-errors.log (php.d/), not into responses (where MediaWiki would report them again
+        # as "suppressed N byte(s)" of output).
+        cmd = ["php", "-d", "display_errors=0"] + [a for k, v in ini.items() for a in ("-d", f"{k}={v}")]
         cmd += ["-S", f"127.0.0.1:{open(os.path.join(self.dir, 'port')).read().strip()}",
                 "-t", os.path.join(self.dir, "docroot")]
         env = dict(os.environ, MW_CONFIG_FILE=os.path.join(self.dir, "LocalSettings.php"))
@@ -246,13 +255,16 @@ $wgRCFeeds = [];
         self.listener.settle(quiet=0.05)  # anything beyond the expected count shows up as extra
         got = {n: self.listener.take(n) for n in RCEMIT}
         elements = api_rc_elements(self.anon, {p["id"] for p in packets if p["id"]})
+        all_elements = api_rc_elements(self.reader, {p["id"] for p in packets if p["id"]}, self.all_props)
         for i, packet in enumerate(packets):
             rc_id = packet["id"]
             label = name if len(packets) == 1 else f"{name} [{i + 1}/{len(packets)}]"
             element = elements.get(rc_id)
             if rc_id and element is None:
                 raise RuntimeError(f"api.php did not list rcid {rc_id} ({label})")
-            oracle = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]).encode() if element else None}
+            oracle = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]).encode() if element else None,
+                      "xmlrc-all": xmlrc_from_api(all_elements[rc_id], self.ctx["wiki_id"]).encode()
+                      if rc_id in all_elements else None}
             for n, (_fmt, oracle_feed, *_rest) in RCEMIT.items():
                 if oracle_feed == "core-json":
                     oracle[n] = core["core-json"][i]
@@ -382,6 +394,52 @@ def compare(run):
     return table, diffs
 
 
+def field_diff(fmt, want, got):
+    """What differs between two datagrams, as short labels: for json the top-level keys missing in rcemit's
+    packet, extra in it, or with another value (and key order); for xml the child elements and attributes
+    likewise; for the others (byte comparisons) the first differing position."""
+    labels = []
+    try:
+        if fmt == "json":
+            w, g = json.loads(want), json.loads(got)
+            labels += [f"missing {k}" for k in w if k not in g] + [f"extra {k}" for k in g if k not in w]
+            labels += [f"value of {k}" for k in w if k in g and w[k] != g[k]]
+            if not labels and list(w) != list(g):
+                labels.append("key order")
+            return labels
+        if fmt in ("xml", "xmlrc"):
+            w, g = ET.fromstring(want), ET.fromstring(got)
+            wa, ga = dict(w.attrib), dict(g.attrib)
+            labels += [f"missing @{k}" for k in wa if k not in ga] + [f"extra @{k}" for k in ga if k not in wa]
+            labels += [f"value of @{k}" for k in wa if k in ga and wa[k] != ga[k]]
+            wc, gc = {c.tag: c for c in w}, {c.tag: c for c in g}
+            labels += [f"missing <{k}>" for k in wc if k not in gc] + [f"extra <{k}>" for k in gc if k not in wc]
+            labels += [f"content of <{k}>" for k in wc if k in gc and ET.tostring(wc[k]) != ET.tostring(gc[k])]
+            if not labels and (w.text or "") != (g.text or ""):
+                labels.append("text")
+            return labels or ["order or formatting"]
+    except (ValueError, ET.ParseError):
+        return ["unparsable"]
+    n = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+    return [f"bytes from offset {n}"]
+
+
+def diff_summary(diffs):
+    """Per feed: how many changes differ and in what (field_diff), most frequent first."""
+    per_feed = {}
+    for n, c, what, want, got in diffs:
+        counts = per_feed.setdefault(n, {})
+        labels = ["missing datagram"] if what == "missing" else field_diff(RCEMIT[n][0], want, got)
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    out = []
+    for n, counts in per_feed.items():
+        total = sum(1 for d in diffs if d[0] == n)
+        out.append(f"Differences {n}: {total} change(s): " + ", ".join(
+            f"{label} ({count})" for label, count in sorted(counts.items(), key=lambda kv: -kv[1])))
+    return out
+
+
 def extra_actions(run):
     """Actions checked only here (not in the goldens): summaries at and over CommentStore's 500-character limit,
     hostile summaries and titles, a CLI edit."""
@@ -451,6 +509,9 @@ def check_stats(run, status):
 NOTICE_LOGS = ["php-errors.log", "error.log", "deprecated.log"]
 # A log entry starts with a time stamp: PHP's "[01-Dec-2026 05:00:00 UTC] ...", MediaWiki's "2026-12-01 05:00:00 ...".
 ENTRY_START = re.compile(r"^(\[\d\d-\w{3}-\d{4} [\d:]+ [^]]*\] |\d{4}-\d\d-\d\d[ T][\d:]+ )")
+# What differs between two reports of one notice: MediaWiki's "HOST WIKI: [REQUEST-ID] URL   " prefix, PHP's
+# " in FILE on line N" suffix and double space after the level.
+ENTRY_NOISE = re.compile(r"^\S+ \S+: \[[^]]+\] (\[no req\]|\S*)\s+")
 
 
 def rcemit_mention():
@@ -461,8 +522,8 @@ def rcemit_mention():
 
 
 def notices(wiki_dir):
-    """Entries of the notice logs, deduplicated by message (time stamps removed), split into RcEmit's and the
-    rest. An entry is RcEmit's if any of its lines (message, 'Called from', stack trace) mentions RcEmit."""
+    """Entries of the notice logs, deduplicated by message (time stamps and request ids removed), split into
+    RcEmit's and the rest. An entry is RcEmit's if any of its lines (message, 'Called from', stack trace) mentions RcEmit."""
     mention = rcemit_mention()
     found = {}
     for name in NOTICE_LOGS:
@@ -477,12 +538,16 @@ def notices(wiki_dir):
             else:
                 entries[-1].append(line)
         for lines in entries:
-            key = (name, lines[0])
+            key = re.sub(r"\s+", " ", ENTRY_NOISE.sub("", lines[0]))
+            key = re.sub(r" in \S+ at line \d+\]", "]", re.sub(r" in \S+ on line \d+$", "", key))
             if key not in found:
-                found[key] = {"log": name, "text": lines[0], "count": 0,
-                              "mentions": [x.strip() for x in lines[1:] if mention.search(x)],
-                              "ours": any(mention.search(x) for x in lines)}
-            found[key]["count"] += 1
+                found[key] = {"per_log": {}, "text": lines[0], "mentions": [], "ours": False}
+            found[key]["mentions"] += [x.strip() for x in lines[1:] if mention.search(x)]
+            found[key]["ours"] |= any(mention.search(x) for x in lines)
+            found[key]["per_log"][name] = found[key]["per_log"].get(name, 0) + 1
+    for e in found.values():
+        # One notice is usually in several logs (PHP's and MediaWiki's): counted once, in the log with most.
+        e["logs"], e["count"] = list(e["per_log"]), max(e["per_log"].values())
     ours = [e for e in found.values() if e["ours"]]
     core = [e for e in found.values() if not e["ours"]]
     return ours, core
@@ -524,20 +589,8 @@ def one_run(lang, patrol, args):
         if lines:
             failures.append("rcemit.log has rcemit warnings or errors:\n" + "".join(lines[:10]))
         ours, core = notices(wiki_dir)
-        print(f"Notices, warnings and deprecations (error_reporting E_ALL, $wgDevelopmentWarnings; "
-              f"{', '.join(NOTICE_LOGS)}): {sum(e['count'] for e in ours)} from RcEmit, "
-              f"{sum(e['count'] for e in core)} from MediaWiki core or elsewhere")
-        for title, entries in (("from RcEmit (FAIL)", ours), ("from core (information only)", core)):
-            if entries:
-                print(f"  {title}:")
-            for e in entries[:25]:
-                print(f"    {e['count']:4}x [{e['log']}] {e['text'][:400]}")
-                for line in e["mentions"][:3]:
-                    print(f"           RcEmit on this line: {line[:300]}")
-            if len(entries) > 25:
-                print(f"    ... and {len(entries) - 25} more")
         for e in ours:
-            failures.append(f"{e['count']}x a notice from RcEmit in {e['log']}: {e['text'][:600]}")
+            failures.append(f"{e['count']}x a notice from RcEmit ({', '.join(e['logs'])}): {e['text'][:600]}")
         if run.stray:
             failures.append(f"{len(run.stray)} rcemit datagram(s) after actions that produced no change: "
                             f"{run.stray[:3]!r}")
@@ -568,14 +621,33 @@ def one_run(lang, patrol, args):
           f"{run.dead_port}, nobody listening):")
     print("  " + ", ".join(f"{k}={v}" for k, v in status.get("stats", {}).items()))
     failures += check_stats(run, status)
-    for n, c, what, want, got in diffs[:20]:
-        failures.append(f"{n}: {what} for {c['name']!r} (rc {c['rc_id']}, {c['via']})\n"
-                        f"    expected {want!r}\n    got      {got!r}")
-    if len(diffs) > 20:
-        failures.append(f"... and {len(diffs) - 20} more differences")
+    print()
+    for line in diff_summary(diffs):
+        print(line)
+    shown = {}
+    for n, c, what, want, got in diffs:
+        shown[n] = shown.get(n, 0) + 1
+        if shown[n] <= 3:
+            failures.append(f"{n}: {what} for {c['name']!r} (rc {c['rc_id']}, {c['via']})\n"
+                            f"    expected {want!r}\n    got      {got!r}")
+    for n, count in shown.items():
+        if count > 3:
+            failures.append(f"{n}: ... and {count - 3} more differences (summary above the notices)")
     for c in run.changes:
         for n, extra in c.get("extra", {}).items():
             failures.append(f"{n}: {len(extra)} extra datagram(s) after {c['name']!r}: {extra[:2]!r}")
+    print(f"\nNotices, warnings and deprecations (error_reporting E_ALL, $wgDevelopmentWarnings; "
+          f"{', '.join(NOTICE_LOGS)}): {sum(e['count'] for e in ours)} from RcEmit, "
+          f"{sum(e['count'] for e in core)} from MediaWiki core or elsewhere")
+    for title, entries in (("from RcEmit (FAIL)", ours), ("from core (information only)", core)):
+        if entries:
+            print(f"  {title}:")
+        for e in entries[:25]:
+            print(f"    {e['count']:4}x [{', '.join(e['logs'])}] {e['text'][:500]}")
+            for line in list(dict.fromkeys(e["mentions"]))[:3]:
+                print(f"           RcEmit in its stack trace: {line[:300]}")
+        if len(entries) > 25:
+            print(f"    ... and {len(entries) - 25} more")
     print(f"\nTime: setup {setup_s:.1f} s, {len(run.changes)} changes in {actions_s:.1f} s, "
           f"run {time.monotonic() - started:.1f} s\n", flush=True)
     return [f"[{lang}] {f}" for f in failures]
