@@ -41,7 +41,7 @@ goldens: deps
 
 # ---- MediaWiki 1.43 LTS (Debian trixie, PHP 8.4), in a chroot (scripts/trixie-chroot.sh, as root) ----
 # The chroot lives outside the checkout (RCEMIT_TRIXIE_ROOT, default /var/cache/rcemit/trixie) and is reused;
-# the first build takes about 2 minutes (debootstrap + MediaWiki, PHP 8.4, PHPUnit 11), about 1.2 GiB.
+# the first build takes about 2.5 minutes (debootstrap + MediaWiki, PHP 8.4, PHPUnit 11, gcc), about 1 GiB.
 chroot-143:
 	bash scripts/trixie-chroot.sh build
 
