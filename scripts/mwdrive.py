@@ -340,6 +340,12 @@ def actions(run):
     step("categorisation (job queue)", lambda: run.mw("runJobs.php"))
     step("decategorising edit", lambda: edit(a, "Golden Moved", text="No category now.", summary="uncat"))
     step("decategorisation (job queue)", lambda: run.mw("runJobs.php"))
+    # Outside a transaction round (the CLI) DeletePage publishes the log entry before its updates clear the
+    # page's LinkCache row: the redirect flag must still come out as api.php shows it (none).
+    step("redirect for a CLI deletion", lambda: edit(a, "CLI Redirect", text="#REDIRECT [[Golden Page]]",
+                                                     summary="to delete"))
+    step("delete a redirect through the CLI (deleteBatch.php)",
+         lambda: run.mw("deleteBatch.php", "-u", "Admin", "-r", "cli cleanup", stdin="CLI Redirect\n"))
     step("move over a redirect", lambda: a.call(action="move", **{"from": "Golden Moved"}, to="Golden Page",
                                                 reason="back", movetalk="1", token=a.token()))
     step("long multibyte summary", lambda: edit(a, "Ünïcödé 日本語 ☃", appendtext=" more",
