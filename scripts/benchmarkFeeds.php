@@ -3,13 +3,18 @@
  * Times one RCFeed::notify() per change for core's UDP feeds and for RcEmitFeed, side by side in one process
  * (goals: README "Performance"). Run it inside a throwaway wiki (scripts/bench.sh does):
  *
- *     MW_CONFIG_FILE=DIR/LocalSettings.php php php/maintenance/benchmarkFeeds.php [--runs=20000] \
+ *     MW_CONFIG_FILE=DIR/LocalSettings.php php scripts/benchmarkFeeds.php [--runs=2000] [--gap-us=500] \
  *         [--samples=FILE] [--quantiles=FILE] [--summary=FILE]
  *
  * What one sample is: `RCFeed::factory( $params )->notify( $rc, $actionComment )` for every feed of the row,
  * in sequence, as RecentChange::notifyRCFeeds() does (the factory call included: core constructs a feed per
  * change), timed with hrtime(). Rows run interleaved: every round takes each row once, in a shuffled order,
  * so machine noise hits all rows alike.
+ *
+ * As a wiki worker pays it (the default, --gap-us=500): the process sleeps --gap-us before every sample, as a
+ * PHP worker idles between saves, so caches cool down and rcemit's sender thread is asleep and must be woken.
+ * With --gap-us=0 samples run back to back (each round starts with rcemit_flush() instead), which keeps
+ * every cache warm and gives lower, less realistic figures.
  *
  * Fairness:
  * - Each sample gets its own RecentChange (RecentChange::newFromRow() of the change's row, made before the
@@ -61,7 +66,9 @@ class BenchmarkFeeds extends Maintenance {
 		$this->addDescription( 'Times RCFeed::notify() of core\'s XML, JSON and IRC feeds and of RcEmitFeed in ' .
 			'each format, for an edit and a log entry, interleaved in one process. Makes one edit and one ' .
 			'protection in the wiki first: run it in a throwaway wiki.' );
-		$this->addOption( 'runs', 'Samples per row (default 20000)', false, true );
+		$this->addOption( 'runs', 'Samples per row (default 2000)', false, true );
+		$this->addOption( 'gap-us', 'Idle time before every sample, in µs, as between the saves of a wiki ' .
+			'worker (default 500; 0: back to back)', false, true );
 		$this->addOption( 'host-runs', 'Samples of core\'s hostname row, which resolves the name on every ' .
 			'notify (default 1000)', false, true );
 		$this->addOption( 'warmup', 'Untimed rounds first (default 200)', false, true );
@@ -73,7 +80,8 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	public function execute() {
-		$runs = max( 1, (int)$this->getOption( 'runs', 20000 ) );
+		$runs = max( 1, (int)$this->getOption( 'runs', 2000 ) );
+		$gapUs = max( 0, (int)$this->getOption( 'gap-us', 500 ) );
 		$hostRuns = min( $runs, max( 1, (int)$this->getOption( 'host-runs', 1000 ) ) );
 		$port = (int)( $this->getOption( 'port' ) ?? self::deadPort() );
 		$library = RcEmitFeed::emitter()->library();
@@ -83,13 +91,14 @@ class BenchmarkFeeds extends Maintenance {
 
 		$changes = $this->makeChanges();
 		$rows = self::rows( "udp://127.0.0.1:$port", 'udp://' . self::BAD_HOST . ":$port" );
-		$this->output( sprintf( "%d rows, %d samples each (core hostname row: %d), destination 127.0.0.1:%d\n",
-			count( $rows ), $runs, $hostRuns, $port ) );
+		$this->output( sprintf( "%d rows, %d samples each (core hostname row: %d), %s, destination " .
+			"127.0.0.1:%d\n", count( $rows ), $runs, $hostRuns,
+			$gapUs ? "$gapUs µs idle before each sample" : 'back to back', $port ) );
 
 		$warmup = (int)$this->getOption( 'warmup', 200 );
-		$this->measure( $rows, $changes, $library, $warmup, min( $warmup, 10 ) );
+		$this->measure( $rows, $changes, $library, $warmup, min( $warmup, 10 ), $gapUs );
 		$before = $library->stats();
-		$samples = $this->measure( $rows, $changes, $library, $runs, $hostRuns );
+		$samples = $this->measure( $rows, $changes, $library, $runs, $hostRuns, $gapUs );
 		$library->flush( 5000 );
 		$stats = $library->stats();
 
@@ -117,6 +126,7 @@ class BenchmarkFeeds extends Maintenance {
 				'machine' => self::machine(),
 				'runs' => $runs,
 				'host_runs' => $hostRuns,
+				'gap_us' => $gapUs,
 				'rows' => $table,
 				'rcemit_stats' => array_map( static function ( $after, $was ) {
 					return $after - $was;
@@ -219,17 +229,21 @@ class BenchmarkFeeds extends Maintenance {
 
 	/**
 	 * Runs $runs interleaved rounds; the core hostname row takes part in $hostRuns of them, spread evenly.
+	 * With $gapUs, every sample follows that much idle time; without, every round starts with a flush.
 	 *
 	 * @return array<string,int[]> Nanoseconds per sample, by row
 	 */
-	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns ): array {
+	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns, int $gapUs
+	): array {
 		$samples = array_fill_keys( array_keys( $rows ), [] );
 		$names = array_keys( $rows );
 		$hostEvery = $runs / max( 1, $hostRuns );
 		$nextHost = 0.0;
 		for ( $round = 0; $round < $runs; $round++ ) {
 			shuffle( $names );
-			$library->flush( 1000 );
+			if ( !$gapUs ) {
+				$library->flush( 1000 );
+			}
 			$withHost = $round >= $nextHost;
 			if ( $withHost ) {
 				$nextHost += $hostEvery;
@@ -243,6 +257,9 @@ class BenchmarkFeeds extends Maintenance {
 				$rc->getTitle();
 				$rc->getPerformerIdentity();
 				$actionComment = $changes[$kind]['comment'];
+				if ( $gapUs ) {
+					usleep( $gapUs );
+				}
 
 				$start = hrtime( true );
 				foreach ( $feeds as $params ) {
