@@ -44,8 +44,30 @@ pub fn open_feed(feed: Feed) -> Result<u32, registry::RegistryFull> {
     registry::open(feed)
 }
 
-/// Queues one payload for one feed without waiting. The payload is copied; it is decoded on the sender.
+/// Queues one payload for one feed without waiting, and wakes the sender. The payload is copied; it is
+/// decoded on the sender.
 pub fn emit(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
+    enqueue(feed, payload)?.wake();
+    Ok(())
+}
+
+/// Like [`emit`] without waking the sender, so the caller pays no system call: the event leaves at the next
+/// [`wake`], [`emit`], [`flush`], or by [`runtime::IDLE_CHECK`] at the latest. For a web request that queues
+/// its changes and wakes the sender once after its response.
+pub fn queue(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
+    enqueue(feed, payload).map(|_| ())
+}
+
+/// Wakes the sender so that what [`queue`] put on the queue leaves now. Cheap when it is already awake;
+/// nothing happens before this process's first emit.
+pub fn wake() {
+    if let Some(runtime) = runtime::existing() {
+        runtime.wake();
+    }
+}
+
+/// Checks and queues one event; the runtime it went to.
+fn enqueue(feed: u32, payload: &[u8]) -> Result<&'static runtime::Runtime, EmitError> {
     if registry::get(feed).is_none() {
         return Err(EmitError::UnknownFeed);
     }
@@ -69,7 +91,7 @@ pub fn emit(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
         bump(&counters.dropped_queue_full);
         return Err(EmitError::QueueFull);
     }
-    Ok(())
+    Ok(runtime)
 }
 
 /// Waits until everything queued before the call has been sent, at most `timeout`. Returns false on

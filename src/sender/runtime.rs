@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering}
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use super::fork;
 use super::pipeline::Pipeline;
@@ -33,6 +33,9 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 pub const MAX_CAPACITY: usize = 1_000_000;
 /// Shortest time between two starts of a thread that died.
 pub const RESTART_PAUSE: Duration = Duration::from_millis(100);
+/// Longest an idle sender sleeps before it looks at the queue again by itself: the bound on how long an
+/// event queued without a wake ([`super::queue`]) can wait when nobody wakes the sender.
+pub const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 pub struct Runtime {
     generation: u64,
@@ -50,6 +53,9 @@ pub struct Runtime {
     born: Instant,
     /// Nanoseconds after `born` of the last start; 0 before the first.
     last_start_ns: AtomicU64,
+    /// The running sender thread's handle, for waking it; null before the first start. Each started thread
+    /// leaks one handle (starts are rare and rate-limited), so a reader never sees a freed one.
+    waker: AtomicPtr<thread::Thread>,
 }
 
 static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
@@ -134,6 +140,7 @@ impl Runtime {
             stopped: AtomicBool::new(false),
             born: Instant::now(),
             last_start_ns: AtomicU64::new(0),
+            waker: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -152,14 +159,28 @@ impl Runtime {
         self.capacity
     }
 
-    /// Queues a task without waiting; false when the queue is full.
+    /// Queues a task without waiting and without waking the sender; false when the queue is full. The
+    /// sender never blocks inside the channel (it sleeps in [`thread::park_timeout`]), so this is a plain
+    /// lock-free push: no system call, whether the sender sleeps or not.
     pub fn try_send(&self, task: Task) -> bool {
         self.tx.try_send(task).is_ok()
     }
 
-    /// Queues a task, waiting for room until `deadline`; false if there was none.
+    /// Wakes the sender if it sleeps: one futex wake then, an atomic operation otherwise.
+    pub fn wake(&self) {
+        // SAFETY: null or a leaked handle that is never freed.
+        if let Some(thread) = unsafe { self.waker.load(Ordering::Acquire).as_ref() } {
+            thread.unpark();
+        }
+    }
+
+    /// Queues a task, waiting for room until `deadline`, and wakes the sender; false if there was no room.
     pub fn send_deadline(&self, task: Task, deadline: Instant) -> bool {
-        self.tx.send_deadline(task, deadline).is_ok()
+        // A full queue drains only while the sender runs.
+        self.wake();
+        let sent = self.tx.send_deadline(task, deadline).is_ok();
+        self.wake();
+        sent
     }
 
     /// Called by thread `id` when it takes no more tasks.
@@ -234,12 +255,27 @@ impl Drop for AliveGuard {
 }
 
 /// The body of sender thread `id`.
+///
+/// It sleeps in `park_timeout` rather than in the channel's `recv`, so that queueing an event is never a
+/// wake-up by itself: callers wake it when they choose ([`Runtime::wake`]), and it looks by itself every
+/// [`IDLE_CHECK`].
 fn thread_main(runtime: &'static Runtime, id: u64, tasks: Receiver<Task>) {
     let _alive = AliveGuard(runtime, id);
     yield_to_requests();
+    let handle = Box::into_raw(Box::new(thread::current()));
+    runtime.waker.store(handle, Ordering::Release);
     let counters = &runtime.counters;
     let mut pipeline = Pipeline::default();
-    while let Ok(task) = tasks.recv() {
+    loop {
+        let task = match tasks.try_recv() {
+            Ok(task) => task,
+            Err(TryRecvError::Empty) => {
+                // A wake between the check above and this call is not lost: it makes the park return.
+                thread::park_timeout(IDLE_CHECK);
+                continue;
+            }
+            Err(TryRecvError::Disconnected) => return,
+        };
         match task {
             Task::Event { feed, payload } => {
                 counters

@@ -28,7 +28,10 @@ pub fn pause_sender(timeout: Duration) -> Option<Sender<()>> {
 
 /// Makes the sender thread panic outside its per-event guard.
 pub fn crash_sender() -> bool {
-    runtime::current().try_send(Task::Crash)
+    let runtime = runtime::current();
+    let queued = runtime.try_send(Task::Crash);
+    runtime.wake();
+    queued
 }
 
 /// Makes the sender resolve names with `resolver` instead of the system resolver, for the rest of the
