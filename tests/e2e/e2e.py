@@ -5,8 +5,10 @@
 Two runs (English with patrolling; German, patrolling off), each on a throwaway wiki (scripts/mkwiki.sh,
 $wgScriptPath "/w") that loads the RcEmit extension with the release library (target/release/librcemit.so, the
 extension's default) and publishes every change twice:
-  rcemit: xmlrc, json, xml, irc (prefix "#wiki\\t"), plus json to udp://[::1] (when the machine has ::1), irc to
-          udp://localhost and xml to a loopback port nobody listens on;
+  rcemit: xmlrc, xmlrc with every property (xmlrc-all, against api.php read by the administrator), json, json
+          configured by core's formatter class name (json-formatter), xml, irc (prefix "#wiki\\t"), plus json to
+          udp://[::1] (when the machine has ::1), irc to udp://localhost and xml to a loopback port nobody
+          listens on;
   core:   JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter (same prefix), the oracles
           (named MediaWiki\\RCFeed\\... where that class exists, i.e. on 1.43).
 What the web server reads (php/, the library, the C header, tests/e2e/stats.php) is first copied by
