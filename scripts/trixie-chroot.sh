@@ -51,7 +51,8 @@ mirror() {
   if [ -n "${RCEMIT_MIRROR:-}" ]; then echo "$RCEMIT_MIRROR"; return; fi
   local m
   m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -Eo 'https?://[^ ]+/debian/?( |$)' | grep -v -- '-security' | head -n1 | tr -d ' ') || true
+    grep -v '^[[:space:]]*#' | grep -Eo 'https?://[^ ]+/debian/?( |$)' | grep -v -- '-security' | head -n1 |
+    tr -d ' ') || true
   echo "${m:-http://deb.debian.org/debian}"
 }
 
