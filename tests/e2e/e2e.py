@@ -523,6 +523,26 @@ def check_stats(run, status):
 
 
 # Where PHP and MediaWiki report notices in a run's wiki directory (e2e's extra.php and php.d/).
+def resend_through_status_script(run, failures):
+    """rcemitStatus.php resends the newest log change through the CLI (DatabaseLogEntry, the log formatter, a
+    replica connection: the maintenance path, under the same notice check); the datagram must equal api.php's
+    <rc> for that change, like the one the wiki sent."""
+    change = next(c for c in reversed(run.changes) if c["type"] == "log" and c["rc_id"])
+    run.listener.settle(quiet=0.1)
+    run.stray += [("before the resend", "xmlrc", d) for d in run.listener.take("xmlrc")]
+    run.rcemit_script("rcemitStatus.php", "--feed=rcemit-xmlrc", f"--rcid={change['rc_id']}")
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and run.listener.count("xmlrc") < 1:
+        time.sleep(0.01)
+    run.listener.settle(quiet=0.05)
+    got = run.listener.take("xmlrc")
+    if got != [change["oracle"]["xmlrc"]]:
+        failures.append(f"rcemitStatus.php --rcid={change['rc_id']} resent {got!r}, expected "
+                        f"{change['oracle']['xmlrc']!r}")
+    else:
+        log(f"cli rcemitStatus.php resent rc {change['rc_id']} ({change['name']}): equal to api.php")
+
+
 NOTICE_LOGS = ["php-errors.log", "error.log", "deprecated.log"]
 # A log entry starts with a time stamp: PHP's "[01-Dec-2026 05:00:00 UTC] ...", MediaWiki's "2026-12-01 05:00:00 ...".
 ENTRY_START = re.compile(r"^(\[\d\d-\w{3}-\d{4} [\d:]+ [^]]*\] |\d{4}-\d\d-\d\d[ T][\d:]+ )")
@@ -597,6 +617,7 @@ def one_run(lang, patrol, args):
         setup_s = time.monotonic() - started
         actions(run)
         extra_actions(run)
+        resend_through_status_script(run, failures)
         actions_s = time.monotonic() - started - setup_s
         status = run.web_status()
         if not status.get("flushed"):
