@@ -26,7 +26,7 @@ class LoadFailureTest extends TestCase {
 	private static function runFixture( array $params, array $ini = [], bool $noIni = false ): array {
 		$params += [ 'lib' => TestSupport::libraryPath(), 'header' => TestSupport::headerPath(),
 			'uri' => 'udp://127.0.0.1:9' ];
-		[ $exit, $out, $err ] = TestSupport::runPhp( $ini, __DIR__ . '/fixtures/emitter.php',
+		[ $exit, $out, $err ] = TestSupport::runPhp( $ini, dirname( __DIR__ ) . '/fixtures/emitter.php',
 			[ json_encode( $params ) ], $noIni );
 		$result = json_decode( $out, true );
 		if ( $exit !== 0 || !is_array( $result ) ) {
@@ -127,7 +127,7 @@ class LoadFailureTest extends TestCase {
 			$lib = "$dir/librcemit.so";
 			$cmd = sprintf( 'cc -shared -fPIC -Wall -Werror -DRCEMIT_HEADER=%s -o %s %s 2>&1',
 				escapeshellarg( '"' . TestSupport::headerPath() . '"' ), escapeshellarg( $lib ),
-				escapeshellarg( __DIR__ . '/fixtures/wrong-version.c' ) );
+				escapeshellarg( dirname( __DIR__ ) . '/fixtures/wrong-version.c' ) );
 			exec( $cmd, $output, $exit );
 			$this->assertSame( 0, $exit, implode( "\n", $output ) );
 			$result = self::runFixture( [ 'lib' => $lib ] );

@@ -28,6 +28,8 @@ use PHPUnit\Framework\TestCase;
 #[CoversClass( Emitter::class )]
 #[Group( 'wiki' )]
 class WikiTest extends TestCase {
+	/** @var string|null The class's wiki: built once (mkwiki.sh takes seconds), reconfigured by every test */
+	private static $wiki = null;
 	/** @var string */
 	private $dir;
 	/** @var UdpListener[] By feed key */
@@ -35,10 +37,32 @@ class WikiTest extends TestCase {
 	/** @var array|null */
 	private $server = null;
 
+	public static function setUpBeforeClass(): void {
+		$dir = TestSupport::tempDir( 'wiki' );
+		[ $exit, $out, $err ] = self::command( [ 'bash', TestSupport::repo() . '/scripts/mkwiki.sh', $dir ] );
+		if ( $exit !== 0 ) {
+			TestSupport::removeTree( $dir );
+			throw new \RuntimeException( "mkwiki.sh failed: $out$err" );
+		}
+		self::$wiki = $dir;
+	}
+
+	public static function tearDownAfterClass(): void {
+		if ( self::$wiki !== null ) {
+			TestSupport::removeTree( self::$wiki );
+			self::$wiki = null;
+		}
+	}
+
+	/**
+	 * Every test starts from this class's configuration (extra.php is rewritten, each test appends its own)
+	 * and an empty rcemit log; pages and changes of earlier tests stay, so each test uses its own titles.
+	 */
 	protected function setUp(): void {
-		$this->dir = TestSupport::tempDir( 'wiki' );
-		[ $exit, $out, $err ] = self::command( [ 'bash', TestSupport::repo() . '/scripts/mkwiki.sh', $this->dir ] );
-		$this->assertSame( 0, $exit, "mkwiki.sh failed: $out$err" );
+		$this->dir = self::$wiki;
+		if ( is_file( "{$this->dir}/rcemit.log" ) ) {
+			unlink( "{$this->dir}/rcemit.log" );
+		}
 		$keys = [ 'rcemit-json', 'rcemit-dropin', 'rcemit-irc', 'rcemit-irc-iw', 'core-json', 'core-json-channel',
 			'core-irc-iw' ];
 		foreach ( $keys as $key ) {
@@ -84,7 +108,6 @@ PHP
 		foreach ( $this->listeners as $listener ) {
 			$listener->close();
 		}
-		TestSupport::removeTree( $this->dir );
 	}
 
 	/**
@@ -159,7 +182,7 @@ PHP
 		[ $exit, $out, $err ] = self::command( [ "{$this->dir}/mw", 'protect.php', '--user', 'Admin', 'Once page' ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$listener = new UdpListener();
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, __DIR__ . '/fixtures/payload-once.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/fixtures/payload-once.php',
 			(string)$listener->port ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$this->assertSame( [
@@ -213,7 +236,7 @@ PHP
 	 * class would send it.
 	 */
 	public function testSuppressedAtCreationIsNeverPublished(): void {
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, __DIR__ . '/fixtures/suppressed.php' ], '',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/fixtures/suppressed.php' ], '',
 			[ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$result = json_decode( $out, true );

@@ -22,7 +22,7 @@ use PHPUnit\Framework\TestCase;
 class ForkTest extends TestCase {
 	public function testChildDeliversItsEvents(): void {
 		$listener = new UdpListener();
-		[ $exit, $out, $err ] = TestSupport::runPhp( [], __DIR__ . '/fixtures/fork.php', [ json_encode( [
+		[ $exit, $out, $err ] = TestSupport::runPhp( [], dirname( __DIR__ ) . '/fixtures/fork.php', [ json_encode( [
 			'lib' => TestSupport::libraryPath(), 'header' => TestSupport::headerPath(), 'uri' => $listener->uri(),
 		] ) ] );
 		$this->assertSame( 0, $exit, $out . $err );
