@@ -13,52 +13,48 @@ Prints the result table; exits 1 when any check fails.
 """
 
 import argparse
-import http.cookiejar
 import json
 import os
 import re
-import socket
 import sqlite3
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mwdrive import Api, Listener  # noqa: E402
 
 FEEDS = ("json", "xmlrc")
 # Messages in Apache's error log that mean a worker died or PHP failed.
 CRASH = re.compile(r"exit signal|Segmentation fault|core dumped|AH00052|PHP Fatal error|zend_mm_heap corrupted")
 
 
-class Listener(threading.Thread):
-    """Counts the rc_ids arriving on one feed's UDP port."""
+class Received:
+    """The rc_ids that arrived on one feed, with the first datagram of each."""
 
-    def __init__(self, port, parse):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.settimeout(0.2)
+    def __init__(self, parse):
         self.parse = parse
-        self.ids = {}
-        self.first = {}
+        self.ids, self.first = {}, {}
         self.bad = 0
         self.last = time.monotonic()
-        self.stopping = False
 
-    def run(self):
-        while not self.stopping:
-            try:
-                data = self.sock.recv(65535)
-            except socket.timeout:
-                continue
-            self.last = time.monotonic()
-            rcid = self.parse(data)
-            if rcid is None:
-                self.bad += 1
-            else:
-                self.ids[rcid] = self.ids.get(rcid, 0) + 1
-                self.first.setdefault(rcid, data)
+    def add(self, data):
+        self.last = time.monotonic()
+        rcid = self.parse(data)
+        if rcid is None:
+            self.bad += 1
+        else:
+            self.ids[rcid] = self.ids.get(rcid, 0) + 1
+            self.first.setdefault(rcid, data)
+
+
+def collect(udp, received):
+    """Moves what arrived on the sockets into each feed's Received."""
+    for name, feed in received.items():
+        for data in udp.take(name):
+            feed.add(data)
 
 
 def json_id(data):
@@ -78,27 +74,14 @@ class Client(threading.Thread):
 
     def __init__(self, n, args, work, deadline):
         super().__init__(daemon=True)
-        self.n, self.args, self.work, self.deadline = n, args, work, deadline
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.n, self.work, self.deadline = n, work, deadline
+        self.api = Api(args.url)
         self.done, self.failed, self.retries = 0, [], 0
-
-    def api(self, params, post=False):
-        params = dict(params, format="json", formatversion="2")
-        url = self.args.url + "/api.php"
-        data = urllib.parse.urlencode(params).encode()
-        req = urllib.request.Request(url, data=data) if post else urllib.request.Request(url + "?" + data.decode())
-        with self.opener.open(req, timeout=120) as resp:
-            return json.loads(resp.read())
 
     def run(self):
         try:
-            token = self.api({"action": "query", "meta": "tokens", "type": "login"})["query"]["tokens"]["logintoken"]
-            login = self.api({"action": "login", "lgname": f"Concurrency{self.n}",
-                              "lgpassword": f"rcemit-Concurrency-pass-{self.n}", "lgtoken": token}, post=True)
-            if login.get("login", {}).get("result") != "Success":
-                raise RuntimeError(f"login failed: {login}")
-            csrf = self.api({"action": "query", "meta": "tokens"})["query"]["tokens"]["csrftoken"]
+            self.api.login(f"Concurrency{self.n}", f"rcemit-Concurrency-pass-{self.n}")
+            csrf = self.api.token()
         except Exception as e:  # reported in the table, the other clients go on
             self.failed.append(f"client {self.n} setup: {e}")
             return
@@ -106,11 +89,12 @@ class Client(threading.Thread):
             i = self.work.take()
             if i is None:
                 return
-            params = {"action": "edit", "title": f"Concurrency {self.n}/{i % 20}",
-                      "text": f"Edit {i} by client {self.n}.", "summary": f"concurrency edit {i}", "token": csrf}
+            params = {"action": "edit", "title": f"Concurrency {self.n}/{i % 20}", "format": "json",
+                      "formatversion": "2", "text": f"Edit {i} by client {self.n}.",
+                      "summary": f"concurrency edit {i}", "token": csrf}
             for attempt in range(3):
                 try:
-                    r = self.api(params, post=True)
+                    r = json.loads(self.api.raw(params))
                 except Exception as e:
                     r = {"error": {"code": "http", "info": str(e)}}
                 if r.get("edit", {}).get("result") == "Success":
@@ -184,10 +168,11 @@ def main():
         p.add_argument("--" + name, type=int, required=True)
     args = p.parse_args()
 
-    listeners = {"json": Listener(args.json_port, json_id), "xmlrc": Listener(args.xmlrc_port, xmlrc_id)}
-    core = Listener(args.core_json_port, json_id)
-    for listener in (*listeners.values(), core):
-        listener.start()
+    udp = Listener(["json", "xmlrc", "core"],
+                   ports={"json": args.json_port, "xmlrc": args.xmlrc_port, "core": args.core_json_port})
+    listeners = {"json": Received(json_id), "xmlrc": Received(xmlrc_id)}
+    core = Received(json_id)
+    received = {**listeners, "core": core}
     db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=60)
     before = db.execute("SELECT COALESCE(MAX(rc_id), 0) FROM recentchanges").fetchone()[0]
     pids_before = worker_pids(args.master_pid)
@@ -197,15 +182,18 @@ def main():
     clients = [Client(n, args, work, start + args.deadline) for n in range(1, args.clients + 1)]
     for c in clients:
         c.start()
-    for c in clients:
-        c.join()
+    while any(c.is_alive() for c in clients):
+        # Drained while the clients run: the sockets' buffers need not hold the whole run.
+        collect(udp, received)
+        time.sleep(0.05)
     duration = time.monotonic() - start
 
     rcids = [r[0] for r in db.execute("SELECT rc_id FROM recentchanges WHERE rc_id > ? ORDER BY rc_id", (before,))]
     wanted = set(rcids)
     # Wait for the last datagrams: until every rc_id arrived on every feed, or 5 s without any datagram.
-    while any(not wanted <= set(l.ids) for l in (*listeners.values(), core)) and \
-            time.monotonic() - max(l.last for l in (*listeners.values(), core)) < 5:
+    while any(not wanted <= set(r.ids) for r in received.values()) and \
+            time.monotonic() - max(r.last for r in received.values()) < 5:
+        collect(udp, received)
         time.sleep(0.1)
     pids_after = worker_pids(args.master_pid)
     stats = worker_stats(args.url, pids_after)
@@ -256,10 +244,10 @@ def main():
     modes = sorted({s.get("mode", "?") for s in answered})
     row("library load mode in the workers", ",".join(modes), modes == ["scope"])
     total = {k: sum(s["stats"][k] for s in answered) for k in (answered[0]["stats"] if answered else {})}
-    received = sum(sum(listener.ids.values()) for listener in listeners.values())
+    arrived = sum(sum(listener.ids.values()) for listener in listeners.values())
     row("sum of workers' enqueued", total.get("enqueued"), total.get("enqueued") == len(FEEDS) * len(rcids))
-    row("sum of workers' sent", total.get("sent"), total.get("sent") == received)
-    row("datagrams received (both rcemit feeds)", received)
+    row("sum of workers' sent", total.get("sent"), total.get("sent") == arrived)
+    row("datagrams received (both rcemit feeds)", arrived)
     # Settings, not events: the queue's capacity and the number of feeds opened.
     drops = {k: v for k, v in total.items() if k not in ("enqueued", "sent", "bytes_sent", "queue_capacity", "feeds")
              and v}
@@ -268,7 +256,7 @@ def main():
     row("enqueued per worker", " ".join(map(str, per_worker)))
 
     width = max(len(r[0]) for r in rows)
-    print(f"\nRcEmit under concurrency: Apache prefork + mod_php, production FFI recipe, SQLite wiki")
+    print("\nRcEmit under concurrency: Apache prefork + mod_php, production FFI recipe, SQLite wiki")
     for name, value, mark in rows:
         print(f"  {name:<{width}}  {value}{mark}")
     for i in sorted(differ)[:3]:

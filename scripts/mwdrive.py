@@ -38,28 +38,30 @@ class Listener:
     Reading is synchronous (no reader thread): every call first drains the kernel's socket buffers, so what a
     process sent before it answered is seen by the next call, whatever the scheduler does."""
 
-    def __init__(self, names, hosts=None):
-        """names: the inboxes; hosts: name -> addresses to bind (default ["127.0.0.1"])."""
-        hosts = hosts or {}
+    def __init__(self, names, hosts=None, ports=None):
+        """names: the inboxes; hosts: name -> addresses to bind (default ["127.0.0.1"]); ports: name -> the port
+        to bind (default: a free one)."""
+        hosts, ports = hosts or {}, ports or {}
         self.socks = []  # (name, socket)
         self.ports = {}
         for name in names:
-            bound = self._bind_all(hosts.get(name, ["127.0.0.1"]))
+            bound = self._bind_all(hosts.get(name, ["127.0.0.1"]), ports.get(name, 0))
             self.ports[name] = bound[0].getsockname()[1]
             self.socks += [(name, s) for s in bound]
         self.inbox = {name: [] for name in names}
 
     @staticmethod
-    def _bind_all(addrs):
-        """Binds every address to one port number (the first address picks a free one; retried on clashes)."""
-        for _ in range(50):
+    def _bind_all(addrs, port=0):
+        """Binds every address to one port number (`port`, or a free one the first address picks, retried on
+        clashes)."""
+        for _ in range(1 if port else 50):
             socks = []
             try:
                 for addr in addrs:
                     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
                     socks.append(s)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-                    s.bind((addr, socks[0].getsockname()[1] if len(socks) > 1 else 0))
+                    s.bind((addr, socks[0].getsockname()[1] if len(socks) > 1 else port))
                     s.setblocking(False)
                 return socks
             except OSError:
