@@ -42,16 +42,8 @@ LIB=$REPO/target/release/librcemit.so
 PHPV=$(rcemit_php_version)
 packages=(apache2 "libapache2-mod-php$PHPV" "php$PHPV-cli" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring"
   "php$PHPV-intl" "php$PHPV-opcache" mediawiki python3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "concurrency: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. "$REPO/scripts/packages.sh"
+rcemit_ensure_packages concurrency "${packages[@]}"
 [ -f "$LIB" ] || (cd "$REPO" && cargo build --release)
 
 # Root-owned scratch directory (mode 755): the preload header and the stats endpoint live here, where

@@ -43,16 +43,8 @@ MW=/usr/share/mediawiki
 . "$(dirname "$0")/php-version.sh"
 PHPV=$(rcemit_php_version)
 packages=("php$PHPV-cli" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring" "php$PHPV-intl" mediawiki python3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  [ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]} (run as root, or apt-get install them)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. "$(dirname "$0")/packages.sh"
+rcemit_ensure_packages mkwiki "${packages[@]}" || exit 1
 
 # DIR is written into PHP strings and shell scripts below: keep it to characters that need no quoting.
 [[ "$1" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "DIR must consist of letters, digits and . _ / + - only: $1"

@@ -146,7 +146,7 @@ inner() {
   mnt "$root/dev" --bind /dev
   mnt "$root/dev/pts" --bind /dev/pts
   mnt "$root/tmp" --bind "$tmp"
-  mkdir -p -m 755 "$root$repo"
+  (umask 022 && mkdir -p "$root$repo") # every parent 755, whatever the caller's umask
   mnt "$root$repo" --bind "$repo"
   local status=0
   chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
