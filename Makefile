@@ -19,10 +19,16 @@ build: deps
 # 1.43 LTS layer (PHP 8.4) in a Debian trixie chroot (test-143).
 test: deps lint test-rust test-php e2e fuzz test-143
 
-lint:
+# Every language of the repository: Rust (rustfmt, clippy; the crate and fuzz/), PHP (php-codesniffer with
+# .phpcs.xml, whose Generic.PHP.Syntax runs php -l on every file), Python (pyflakes), shell (shellcheck, warnings
+# and errors). The linters come from Debian (scripts/install-deps.sh).
+lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	cd fuzz && $(CARGO) fmt --all -- --check && $(CARGO) clippy --all-targets -- -D warnings
+	phpcs -q
+	pyflakes3 $$(git ls-files '*.py')
+	shellcheck -S warning -x -P SCRIPTDIR $$(git ls-files '*.sh') .ci/run
 
 test-rust:
 	$(CARGO) test

@@ -2,7 +2,8 @@
 # Installs what building and testing rcemit needs on Debian: PHP CLI (FFI, pcntl, opcache), the extensions
 # MediaWiki's installer wants, Debian's MediaWiki and PHPUnit, and a C compiler for the C ABI test. Debian 12
 # (bookworm): PHP 8.2, MediaWiki 1.39, PHPUnit 9.6; Debian 13 (trixie): PHP 8.4, MediaWiki 1.43 (the PHP version
-# comes from scripts/php-version.sh). Rust comes from rustup and is expected to be present (cargo on PATH).
+# comes from scripts/php-version.sh); the linters of `make lint` (php-codesniffer, pyflakes3, shellcheck). Rust
+# comes from rustup and is expected to be present (cargo on PATH).
 # The MediaWiki 1.43 layer of the tests runs in a trixie chroot that scripts/trixie-chroot.sh builds.
 set -euo pipefail
 . "$(dirname "$0")/php-version.sh"
@@ -10,6 +11,7 @@ PHPV=$(rcemit_php_version)
 packages=(
   "php$PHPV-cli" "php$PHPV-opcache" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring" "php$PHPV-intl"
   "php$PHPV-curl" mediawiki phpunit gcc libc6-dev python3
+  php-codesniffer pyflakes3 shellcheck
 )
 . "$(dirname "$0")/packages.sh"
 rcemit_ensure_packages install-deps "${packages[@]}"

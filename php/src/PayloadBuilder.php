@@ -324,7 +324,9 @@ class PayloadBuilder {
 	 * @param string|null $logAction rc_log_action
 	 */
 	private static function isRedirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
-		if ( $type === self::RC_LOG && $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) ) {
+		if ( $type === self::RC_LOG && $logAction === 'delete'
+			&& ( $logType === 'delete' || $logType === 'suppress' )
+		) {
 			return false;
 		}
 		$namespace = $title->getNamespace();

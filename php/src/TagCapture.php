@@ -19,7 +19,8 @@ use MediaWiki\MediaWikiServices;
  * Register as a hook handler (extension.json):
  *   "HookHandlers": { "RcEmitTags": { "class": "MediaWiki\\Extension\\RcEmit\\TagCapture" } },
  *   "Hooks": { "ChangeTagsAfterUpdateTags": "RcEmitTags" }
- * or in LocalSettings.php: $wgHooks['ChangeTagsAfterUpdateTags'][] = [ new TagCapture(), 'onChangeTagsAfterUpdateTags' ];
+ * or in LocalSettings.php:
+ *   $wgHooks['ChangeTagsAfterUpdateTags'][] = [ new TagCapture(), 'onChangeTagsAfterUpdateTags' ];
  *
  * Order: the API lists a change's tags from GROUP_CONCAT(ctd_name) over change_tag joined to change_tag_def
  * without ORDER BY; the database walks the unique index (ct_rc_id, ct_tag_id), so tags come in ascending

@@ -81,7 +81,8 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 			'part_failures' => $failures,
 		];
 		file_put_contents( $this->params['out'],
-			json_encode( $record, JSON_INVALID_UTF8_SUBSTITUTE | JSON_UNESCAPED_SLASHES ) . "\n", FILE_APPEND | LOCK_EX );
+			json_encode( $record, JSON_INVALID_UTF8_SUBSTITUTE | JSON_UNESCAPED_SLASHES ) . "\n",
+			FILE_APPEND | LOCK_EX );
 		$sock = socket_create( AF_INET, SOCK_DGRAM, SOL_UDP );
 		foreach ( $this->params['mark_ports'] as $port ) {
 			socket_sendto( $sock, "RCEMIT-MARK $rcId", strlen( "RCEMIT-MARK $rcId" ), 0, '127.0.0.1', $port );

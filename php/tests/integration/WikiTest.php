@@ -324,7 +324,8 @@ PHP
 
 	public function testProductionRecipeWebEdit(): void {
 		$header = "{$this->dir}/rcemit-preload.h";
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, TestSupport::phpDir() . '/maintenance/writePreloadHeader.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY,
+			TestSupport::phpDir() . '/maintenance/writePreloadHeader.php',
 			"--out=$header" ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$this->assertStringContainsString( "ffi.preload=$header", $out );
