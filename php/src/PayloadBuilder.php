@@ -28,7 +28,7 @@ use Throwable;
  * - timestamp: rc_timestamp, which callers set as TS_MW (converted only if it is not).
  * - title: $rc->getTitle()->getPrefixedText(), as core's packets and the API print it.
  * - user: rc_user_text; comment: rc_comment as given to the RecentChange (core's json/xml packets use it).
- * - tags: from TagCapture, filled by the ChangeTagsAfterUpdateTags hook during save() (no query).
+ * - tags: given by the caller (the TagCache, filled by TagCapture during save(); no query).
  * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the raw params as
  *   MachineReadableRCFeedFormatter builds them.
  * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
@@ -98,12 +98,15 @@ class PayloadBuilder {
 	/**
 	 * @param RecentChange $rc The change, after RecentChange::save() inserted it
 	 * @param string|null $actionComment The IRC action comment core passes to RCFeed::notify()
+	 * @param string[] $tags The change's tags in the API's order (TagCache::get())
 	 * @param int $parts PART_* bits: the optional parts to compute
 	 * @param int|null &$complete Set to the PART_* bits the payload is complete for: $parts plus those that do
 	 *  not apply to this change (the API's log params of a non-log row)
 	 * @return string The payload bytes
 	 */
-	public static function build( RecentChange $rc, $actionComment, int $parts, ?int &$complete = null ): string {
+	public static function build(
+		RecentChange $rc, $actionComment, array $tags, int $parts, ?int &$complete = null
+	): string {
 		self::$failures = [];
 		// Every read tolerates a missing key: a change published to feeds only (ManualLogEntry::publish( $id,
 		// 'udp' ), e.g. the patrol log) never went through save() and has no rc_id.
@@ -138,7 +141,7 @@ class PayloadBuilder {
 		$user = (string)( $a['rc_user_text'] ?? '' );
 
 		$tagList = '';
-		foreach ( TagCapture::get( $rcId ) as $tag ) {
+		foreach ( $tags as $tag ) {
 			$tagList .= pack( 'V', strlen( $tag ) ) . $tag;
 		}
 

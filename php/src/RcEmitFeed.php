@@ -5,7 +5,6 @@
 
 namespace MediaWiki\Extension\RcEmit;
 
-use MediaWiki\Logger\LoggerFactory;
 use MediaWiki\MediaWikiServices;
 use RCFeed;
 use RecentChange;
@@ -64,8 +63,12 @@ class RcEmitFeed extends RCFeed {
 	/** Hooks whose handlers may change Title::getCanonicalURL() (title_url). */
 	private const URL_HOOKS = [ 'GetLocalURL', 'GetLocalURL::Article', 'GetLocalURL::Internal', 'GetCanonicalURL' ];
 
+	/** @var MediaWikiServices|null The container $emitter and $tagCache came from (tests may reset it) */
+	private static $services = null;
 	/** @var Emitter|null */
 	private static $emitter = null;
+	/** @var TagCache|null */
+	private static $tagCache = null;
 	/** @var array<string,array{0:RcEmitLibrary,1:int,2:int}|false> By key(): see open() */
 	private static $feeds = [];
 	/**
@@ -182,22 +185,24 @@ class RcEmitFeed extends RCFeed {
 		}
 	}
 
-	/** @return Emitter The process's emitter, configured from $wgRcEmit* */
+	/** @return Emitter The process's emitter (the service RcEmit.Emitter) */
 	public static function emitter(): Emitter {
-		if ( !self::$emitter ) {
-			$config = MediaWikiServices::getInstance()->getMainConfig();
-			$repo = dirname( __DIR__, 2 );
-			// has(): the class also works when only autoloaded, without wfLoadExtension( 'RcEmit' ).
-			$setting = static function ( string $name ) use ( $config ) {
-				return $config->has( $name ) ? $config->get( $name ) : null;
-			};
-			self::$emitter = new Emitter(
-				$setting( 'RcEmitLibraryPath' ) ?? "$repo/target/release/librcemit.so",
-				$setting( 'RcEmitHeaderPath' ) ?? "$repo/include/rcemit.h",
-				LoggerFactory::getInstance( 'rcemit' )
-			);
-		}
+		self::services();
 		return self::$emitter;
+	}
+
+	/**
+	 * Fetches this extension's services once per container: core constructs a feed object per change with
+	 * `new $class( $params )`, so they cannot be injected, and a service lookup per change would cost more
+	 * than the rest of notify().
+	 */
+	private static function services(): void {
+		$services = MediaWikiServices::getInstance();
+		if ( $services !== self::$services ) {
+			self::$emitter = $services->getService( 'RcEmit.Emitter' );
+			self::$tagCache = $services->getService( 'RcEmit.TagCache' );
+			self::$services = $services;
+		}
 	}
 
 	/**
@@ -225,7 +230,9 @@ class RcEmitFeed extends RCFeed {
 			$parts |= self::$payloadParts;
 		}
 		$parts |= self::$anyParts ?? ( self::$anyParts = self::anyFeedParts() );
-		self::$payload = PayloadBuilder::build( $rc, $actionComment, $parts, $complete );
+		self::services();
+		self::$payload = PayloadBuilder::build( $rc, $actionComment,
+			self::$tagCache->get( (int)$rc->getAttribute( 'rc_id' ) ), $parts, $complete );
 		self::$payloadRc = $rc;
 		self::$payloadParts = $complete;
 		self::logPartFailures();

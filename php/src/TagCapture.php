@@ -6,36 +6,38 @@
 namespace MediaWiki\Extension\RcEmit;
 
 use MediaWiki\ChangeTags\Hook\ChangeTagsAfterUpdateTagsHook;
-use MediaWiki\MediaWikiServices;
 
 /**
- * Remembers the change tags of recent changes as they are applied, so feeds can send them without a query.
+ * Hook handler that remembers the change tags of recent changes as they are applied (in the TagCache service),
+ * so feeds can send them without a query.
  *
  * RecentChange has no tags getter in MediaWiki 1.39. RecentChange::save() inserts the row, then applies the
  * revert tags and the tags given to RecentChange::addTags() through ChangeTags::addTags() -> updateTags(), which
  * runs the ChangeTagsAfterUpdateTags hook, and only then calls notifyRCFeeds(). So by the time a feed's
- * notify() runs, this class has seen every tag of the change.
+ * notify() runs, this handler has seen every tag of the change.
  *
- * Register as a hook handler (extension.json):
- *   "HookHandlers": { "RcEmitTags": { "class": "MediaWiki\\Extension\\RcEmit\\TagCapture" } },
- *   "Hooks": { "ChangeTagsAfterUpdateTags": "RcEmitTags" }
- * or in LocalSettings.php:
- *   $wgHooks['ChangeTagsAfterUpdateTags'][] = [ new TagCapture(), 'onChangeTagsAfterUpdateTags' ];
+ * Registered in extension.json (HookHandlers "TagCapture", services RcEmit.TagCache and ChangeTagDefStore).
  *
  * Order: the API lists a change's tags from GROUP_CONCAT(ctd_name) over change_tag joined to change_tag_def
  * without ORDER BY; the database walks the unique index (ct_rc_id, ct_tag_id), so tags come in ascending
  * change_tag_def id order (the order in which each tag was first used on the wiki), not in the order they
- * were added. get() returns that order, using ids from the ChangeTagDefStore's in-process map, which
+ * were added. The cache gets that order, using ids from the ChangeTagDefStore's in-process map, which
  * updateTags() has just loaded to acquire them (no query).
- *
- * Memory is bounded: the map keeps the tags of the last MAX_ENTRIES changes of this request.
  */
 class TagCapture implements ChangeTagsAfterUpdateTagsHook {
-	/** Changes remembered per request; a request rarely saves more than a handful of changes. */
-	public const MAX_ENTRIES = 32;
+	/** @var TagCache */
+	private $cache;
+	/** @var object The ChangeTagDefStore service (a NameTableStore; its class moved between versions) */
+	private $changeTagDefStore;
 
-	/** @var array<int,string[]> rc_id => tag names in the API's order */
-	private static $tagsByRc = [];
+	/**
+	 * @param TagCache $cache
+	 * @param object $changeTagDefStore
+	 */
+	public function __construct( TagCache $cache, $changeTagDefStore ) {
+		$this->cache = $cache;
+		$this->changeTagDefStore = $changeTagDefStore;
+	}
 
 	/**
 	 * Hook handler for ChangeTagsAfterUpdateTags (ChangeTags::updateTags()).
@@ -61,31 +63,7 @@ class TagCapture implements ChangeTagsAfterUpdateTagsHook {
 			array_unique( array_merge( (array)$prevTags, (array)$addedTags ) ),
 			(array)$removedTags
 		) );
-		self::remember( (int)$rc_id, self::inApiOrder( $tags ) );
-	}
-
-	/**
-	 * The tags of a recent change, in the order api.php lists them; [] when none were seen.
-	 *
-	 * @param int $rcId
-	 * @return string[]
-	 */
-	public static function get( int $rcId ): array {
-		return self::$tagsByRc[$rcId] ?? [];
-	}
-
-	/**
-	 * Records the tags of a change, evicting the oldest entry beyond MAX_ENTRIES.
-	 *
-	 * @param int $rcId
-	 * @param string[] $tags
-	 */
-	private static function remember( int $rcId, array $tags ): void {
-		unset( self::$tagsByRc[$rcId] );
-		self::$tagsByRc[$rcId] = $tags;
-		if ( count( self::$tagsByRc ) > self::MAX_ENTRIES ) {
-			unset( self::$tagsByRc[array_key_first( self::$tagsByRc )] );
-		}
+		$this->cache->remember( (int)$rc_id, $this->inApiOrder( $tags ) );
 	}
 
 	/**
@@ -94,15 +72,14 @@ class TagCapture implements ChangeTagsAfterUpdateTagsHook {
 	 * @param string[] $tags
 	 * @return string[]
 	 */
-	private static function inApiOrder( array $tags ): array {
+	private function inApiOrder( array $tags ): array {
 		if ( count( $tags ) < 2 ) {
 			return $tags;
 		}
-		$store = MediaWikiServices::getInstance()->getChangeTagDefStore();
 		$ids = [];
 		foreach ( $tags as $tag ) {
 			try {
-				$ids[$tag] = $store->getId( $tag );
+				$ids[$tag] = $this->changeTagDefStore->getId( $tag );
 			} catch ( \Exception $e ) {
 				// Unknown to the store (removed meanwhile): keep it, after the known ones.
 				$ids[$tag] = PHP_INT_MAX;

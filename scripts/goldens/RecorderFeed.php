@@ -4,6 +4,7 @@
  */
 
 use MediaWiki\Extension\RcEmit\PayloadBuilder;
+use MediaWiki\MediaWikiServices;
 
 /**
  * Golden-data recorder for scripts/regen-goldens.sh (never loaded by the extension).
@@ -43,8 +44,10 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 		clearstatcache( true, $log );
 		$logSize = is_file( $log ) ? filesize( $log ) : 0;
 		$defaultParts = PayloadBuilder::PART_API_PARAMS | PayloadBuilder::PART_REDIRECT;
+		$tags = MediaWikiServices::getInstance()->getService( 'RcEmit.TagCache' )
+			->get( (int)$rc->getAttribute( 'rc_id' ) );
 		$start = hrtime( true );
-		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
+		PayloadBuilder::build( $rc, $actionComment, $tags, $defaultParts );
 		$micros = ( hrtime( true ) - $start ) / 1000;
 		foreach ( $dbs as $i => $db ) {
 			if ( !$debug[$i] ) {
@@ -56,10 +59,10 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 			(string)file_get_contents( $log, false, null, $logSize ) ) === 1;
 		// Again, now that the classes are loaded and compiled: the steady-state cost.
 		$start = hrtime( true );
-		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
+		PayloadBuilder::build( $rc, $actionComment, $tags, $defaultParts );
 		$warmMicros = ( hrtime( true ) - $start ) / 1000;
 		// Every part but MediaWiki's own URLs, which the library computes unless a hook may change them.
-		$payload = PayloadBuilder::build( $rc, $actionComment,
+		$payload = PayloadBuilder::build( $rc, $actionComment, $tags,
 			PayloadBuilder::PART_ALL & ~( PayloadBuilder::PART_NOTIFY_URL | PayloadBuilder::PART_TITLE_URL ) );
 		$failures = array_map( static function ( Throwable $e ) {
 			return get_class( $e ) . ': ' . $e->getMessage();

@@ -79,13 +79,9 @@ class Run:
         rc_patrol = "false" if self.args.no_rc_patrol else "true"
         np_patrol = "false" if self.args.no_np_patrol else "true"
         src = f"""
-$wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\PayloadBuilder'] = '{REPO}/php/src/PayloadBuilder.php';
-$wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\TagCapture'] = '{REPO}/php/src/TagCapture.php';
-$wgAutoloadClasses['MediaWiki\\\\Extension\\\\RcEmit\\\\MediaWikiCompat'] = '{REPO}/php/src/MediaWikiCompat.php';
+# The extension's classes, services and tag capture; no RcEmit feed is configured (the recorder builds payloads).
+wfLoadExtension( 'RcEmit', '{REPO}/php/extension.json' );
 $wgAutoloadClasses['RcEmitGoldenRecorderFeed'] = '{REPO}/scripts/goldens/RecorderFeed.php';
-$wgHooks['ChangeTagsAfterUpdateTags'][] = static function ( ...$args ) {{
-	( new MediaWiki\\Extension\\RcEmit\\TagCapture() )->onChangeTagsAfterUpdateTags( ...$args );
-}};
 $wgUseRCPatrol = {rc_patrol};
 $wgUseNPPatrol = {np_patrol};
 $wgRCWatchCategoryMembership = true;
