@@ -23,10 +23,14 @@ use Throwable;
  *
  * How the library is reached depends on `ffi.enable`:
  * - `ffi.enable=preload` outside the CLI (PHP-FPM, mod_php, `php -S`): the FFI API may only be called from code
- *   compiled by `opcache.preload`. php/preload.php compiles this class; php.ini's `ffi.preload` names a header
- *   (written by writePreloadHeader()) whose `FFI_SCOPE "rcemit"` this class opens with FFI::scope().
- * - CLI, or `ffi.enable=true`: the scope is used when ffi.preload defined it, otherwise FFI::cdef() loads the
- *   header and the library by absolute path.
+ *   compiled by `opcache.preload`. php/preload.php compiles this class, which then loads the header and the
+ *   library with FFI::cdef() on first use in each request. Nothing of rcemit is loaded at PHP's startup, so a
+ *   missing, unreadable or wrong library or header can never stop PHP from starting: the load fails in the
+ *   request, as an RcEmitException, and the extension logs it and stays off.
+ * - Legacy recipe: php.ini's `ffi.preload` names a header (writePreloadHeader()) whose `FFI_SCOPE "rcemit"`
+ *   this class opens with FFI::scope(). PHP then refuses to start when that header or its FFI_LIB is missing,
+ *   so README no longer recommends it; it keeps working for setups that have it.
+ * - CLI, or `ffi.enable=true`: the scope is used when ffi.preload defined it, otherwise FFI::cdef().
  *
  * Every failure is an RcEmitException whose message names the cause and the fix. This class only depends on
  * PHP itself, so that opcache.preload can compile it before any autoloader exists.
@@ -107,14 +111,14 @@ final class RcEmitLibrary {
 			);
 		}
 		$restricted = $enable === 'preload' && PHP_SAPI !== 'cli';
-		if ( $restricted || trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
+		if ( trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
 			try {
 				$ffi = FFI::scope( self::SCOPE );
 			} catch ( Throwable $e ) {
-				if ( $restricted ) {
+				if ( $restricted && strpos( $e->getMessage(), 'restricted' ) !== false ) {
 					throw new RcEmitException( self::restrictedMessage( $e ) );
 				}
-				// CLI with an unrelated ffi.preload: fall through to FFI::cdef().
+				// No "rcemit" scope among the ffi.preload headers: load the library with FFI::cdef() below.
 			}
 			if ( isset( $ffi ) ) {
 				// Loaded by the master at startup; refusing it now still stops this process from using code
@@ -130,6 +134,16 @@ final class RcEmitLibrary {
 				$mode = 'scope';
 				$loaded = $preload[1] ?? $libraryPath;
 				return $ffi;
+			}
+		}
+		if ( $restricted ) {
+			// FFI::type() is part of the restricted API: it only works when this class was compiled by
+			// opcache.preload, and then FFI::cdef() below works too. Asking first gives the right message
+			// ("not preloaded") rather than a complaint about a file.
+			try {
+				FFI::type( 'int' );
+			} catch ( Throwable $e ) {
+				throw new RcEmitException( self::restrictedMessage( $e ) );
 			}
 		}
 		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit.h' );
@@ -168,16 +182,10 @@ final class RcEmitLibrary {
 	}
 
 	private static function restrictedMessage( Throwable $e ): string {
-		$why = $e->getMessage();
-		if ( strpos( $why, 'restricted' ) !== false ) {
-			return 'PHP FFI is restricted (ffi.enable=preload) and the RcEmit wrapper class was not compiled by ' .
-				'opcache.preload. Fix: in php.ini set opcache.preload=<RcEmit>/php/preload.php (plus ' .
-				'opcache.preload_user when PHP starts as root) and ffi.preload=<header written by ' .
-				'maintenance/writePreloadHeader.php>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
-		}
-		return 'PHP FFI is restricted (ffi.enable=preload) and no FFI scope "' . self::SCOPE . '" is preloaded. ' .
-			'Fix: write the preload header with maintenance/writePreloadHeader.php, name it in php.ini as ' .
-			'ffi.preload=<that file>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
+		return 'PHP FFI is restricted (ffi.enable=preload) and the RcEmit wrapper class was not compiled by ' .
+			'opcache.preload. Fix: in php.ini of this SAPI set opcache.enable=1 and ' .
+			'opcache.preload=<RcEmit>/preload.php (plus opcache.preload_user=www-data when PHP starts as root), ' .
+			'then restart PHP; or set ffi.enable=true. (' . $e->getMessage() . ')';
 	}
 
 	/**
@@ -196,7 +204,7 @@ final class RcEmitLibrary {
 			$header;
 	}
 
-	/** @return string "scope" (preloaded by ffi.preload) or "cdef" (loaded by FFI::cdef) */
+	/** @return string "scope" (the legacy ffi.preload recipe) or "cdef" (loaded by FFI::cdef in this process) */
 	public function mode(): string {
 		return $this->mode;
 	}
