@@ -318,20 +318,44 @@ final class RcEmitLibrary {
 	 * Opens a feed (once per process and distinct configuration: handles are never closed).
 	 *
 	 * @param array $config See rcemit_feed_open() in include/rcemit.h: uri, format, canonical_server, ...
+	 * @param string $label How the admin knows the feed, e.g. `$wgRCFeeds['irc-relay']`, for the message
 	 * @return int Feed handle for emit()
-	 * @throws RcEmitException with the library's explanation when the configuration is rejected
+	 * @throws RcEmitException naming the feed and the option when the configuration is rejected
 	 */
-	public function openFeed( array $config ): int {
+	public function openFeed( array $config, string $label = '' ): int {
 		$json = json_encode( $config, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
 		$handle = $this->ffi->new( 'uint32_t' );
 		$code = $this->ffi->rcemit_feed_open( $json, strlen( $json ), FFI::addr( $handle ) );
 		if ( $code !== self::RESULT_OK ) {
-			throw new RcEmitException( sprintf(
-				'rcemit rejected the feed configuration %s: %s (%s). Fix: correct this $wgRCFeeds entry.',
-				$json, $this->lastError(), $this->resultMessage( $code )
-			) );
+			throw new RcEmitException( self::feedConfigMessage(
+				$label !== '' ? $label : 'the feed for ' . ( $config['uri'] ?? '(no uri)' ), $this->lastError(),
+				$this->resultMessage( $code ) ) );
 		}
 		return $handle->cdata;
+	}
+
+	/**
+	 * One short line for a rejected feed configuration: the feed, the $wgRCFeeds option (or the wiki setting)
+	 * the library's key comes from, and the library's reason.
+	 */
+	private static function feedConfigMessage( string $label, string $error, string $result ): string {
+		// The library's keys and where an admin sets each (see RcEmitFeed::libraryConfig()).
+		$options = [
+			'uri' => "option 'uri'", 'format' => "option 'format'", 'max_datagram' => "option 'max_datagram'",
+			'xmlrc_properties' => "option 'properties'", 'channel' => "option 'channel'",
+			'irc_interwiki_prefix' => "option 'add_interwiki_prefix'",
+			'canonical_server' => '$wgCanonicalServer', 'server_name' => '$wgServerName',
+			'script_path' => '$wgScriptPath', 'script' => '$wgScript', 'article_path' => '$wgArticlePath',
+			'wiki_id' => 'the wiki id ($wgDBname)', 'use_rc_patrol' => '$wgUseRCPatrol',
+			'use_np_patrol' => '$wgUseNPPatrol',
+		];
+		if ( preg_match( '/^feed config key "([^"]+)": (.*)$/s', $error, $m ) ) {
+			$where = $options[$m[1]] ?? "setting '{$m[1]}'";
+			return sprintf( 'rcemit rejected the feed configuration of %s, %s: %s. Fix: correct it in ' .
+				'LocalSettings.php; the other feeds keep working.', $label, $where, $m[2] );
+		}
+		return sprintf( 'rcemit rejected the feed configuration of %s: %s. Fix: correct that $wgRCFeeds entry; the ' .
+			'other feeds keep working.', $label, $error !== '' ? $error : $result );
 	}
 
 	/**
