@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz test-admin
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -15,7 +15,7 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first.
-test: deps lint test-rust test-php e2e fuzz
+test: deps lint test-rust test-php e2e test-admin fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -51,3 +51,10 @@ concurrency: build
 # installs cargo-fuzz if missing). FUZZ_SECONDS per target, default 20; a longer run: see scripts/fuzz.sh.
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The admin path under real web servers (as root): Apache prefork + mod_php 8.2 and PHP-FPM 8.2 (behind Apache
+# mod_proxy_fcgi) with README's production php.ini recipe; start, graceful/FPM reload and cold start with the
+# library or header missing or broken must keep the wiki serving and log RcEmit's "disabled" line; datagrams
+# flow again once the files are back; an unresolvable feed host is logged once per worker. About 1 minute.
+test-admin: build
+	python3 tests/admin/admin_test.py

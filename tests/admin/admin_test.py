@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""The admin path under real web servers (issue 15): README's production recipe must never take the wiki down.
+
+Runs as root (Apache and PHP-FPM start as root and serve as www-data, as on a Debian server). For each web SAPI:
+
+  modphp  Apache 2.4 prefork + mod_php 8.2 (Debian's libapache2-mod-php8.2)
+  fpm     PHP-FPM 8.2 (Debian's php8.2-fpm) behind Apache 2.4 with mod_proxy_fcgi
+
+it serves a throwaway wiki (scripts/mkwiki.sh) with RcEmit loaded from a staged copy of the extension, library and
+header (a world-readable temp directory: the checkout may be mode 0700), the php.ini lines of README's production
+recipe (ffi.enable=preload, opcache.preload=<RcEmit>/preload.php, opcache.preload_user=www-data; no ffi.preload)
+and walks through the states an admin's server goes through:
+
+  start normally            -> an edit over HTTP reaches the UDP listener; action=rcemitstatus reports the
+                               worker's load mode, library, version and counters
+  library removed, reload   -> Apache graceful / FPM USR2: the server keeps serving, the edit succeeds, the rcemit
+                               log channel has the "disabled" line naming the library, the status API says why
+  header removed, reload    -> the same, naming the header
+  library replaced by junk  -> the same ("could not load")
+  cold start, library gone  -> the server starts and serves
+  cold start, header gone   -> the same
+  files back, reload        -> datagrams flow again
+  unresolvable feed host    -> logged once per worker process, not per edit
+
+Every server is started with its own config, pid file and loopback port, and stopped by its own pid only; the
+system's Apache and PHP-FPM instances and /etc/mediawiki are never touched. Prints one line per check and exits
+non-zero when one failed. About 1 to 2 minutes.
+
+Usage: tests/admin/admin_test.py [--sapi modphp,fpm] [--keep]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from mwdrive import ADMIN_PASS, Api, Listener  # noqa: E402
+
+MODULES = "/usr/lib/apache2/modules"
+FPM = "/usr/sbin/php-fpm8.2"
+APACHE = "/usr/sbin/apache2"
+PACKAGES = ["apache2", "libapache2-mod-php8.2", "php8.2-fpm", "php8.2-cli", "php8.2-sqlite3", "php8.2-xml",
+            "php8.2-mbstring", "php8.2-intl", "php8.2-opcache", "mediawiki"]
+
+FAILURES = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(ok, what, detail=""):
+    log(f"  {'ok  ' if ok else 'FAIL'} {what}" + (f"\n       {detail}" if detail and not ok else ""))
+    if not ok:
+        FAILURES.append(what + (f": {detail}" if detail else ""))
+    return ok
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ensure_packages():
+    missing = [p for p in PACKAGES if subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True).stdout != "install ok installed"]
+    if missing:
+        log(f"installing {' '.join(missing)}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                       env=env, stdout=subprocess.DEVNULL)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours counts as dead
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(pred, timeout, step=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+class Stage:
+    """The files an admin deploys, copied where www-data can read them and cannot write them."""
+
+    def __init__(self, work):
+        self.work = work
+        self.ext = os.path.join(work, "ext", "RcEmit")
+        self.lib_dir = os.path.join(work, "lib")
+        self.lib = os.path.join(self.lib_dir, "librcemit.so")
+        self.header = os.path.join(self.lib_dir, "rcemit.h")
+        shutil.copytree(os.path.join(REPO, "php"), self.ext, ignore=shutil.ignore_patterns("tests"))
+        os.makedirs(self.lib_dir)
+        shutil.copy(os.path.join(REPO, "target", "release", "librcemit.so"), self.lib)
+        shutil.copy(os.path.join(REPO, "include", "rcemit.h"), self.header)
+        for root, dirs, files in os.walk(work):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+
+    def hide(self, path):
+        os.rename(path, path + ".away")
+
+    def restore(self, path):
+        if os.path.exists(path + ".away"):
+            os.replace(path + ".away", path)
+
+
+class Wiki:
+    def __init__(self, work, port, listen_port, bad_port):
+        self.dir = os.path.join(work, "wiki")
+        env = dict(os.environ, MKWIKI_PASS=ADMIN_PASS)
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "mkwiki.sh"), self.dir, str(port)], check=True,
+                       env=env, stdout=subprocess.DEVNULL, timeout=600)
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = os.path.join(self.dir, "rcemit.log")
+        self.listen_port = listen_port
+        self.bad_port = bad_port
+
+    def configure(self, stage):
+        with open(os.path.join(self.dir, "extra.php"), "a") as f:
+            f.write(f"""
+wfLoadExtension( 'RcEmit', '{stage.ext}/extension.json' );
+$wgRcEmitLibraryPath = '{stage.lib}';
+$wgRcEmitHeaderPath = '{stage.header}';
+$wgRCFeeds['admin-json'] = [ 'class' => MediaWiki\\Extension\\RcEmit\\RcEmitFeed::class,
+	'uri' => 'udp://127.0.0.1:{self.listen_port}', 'format' => 'json' ];
+$wgRCFeeds['admin-badhost'] = [ 'class' => MediaWiki\\Extension\\RcEmit\\RcEmitFeed::class,
+	'uri' => 'udp://rcemit-admin-test.invalid:{self.bad_port}', 'format' => 'irc' ];
+$wgGroupPermissions['user']['noratelimit'] = true;
+""")
+        # The web user writes the database, uploads, caches and the rcemit log; nothing else.
+        subprocess.run(["chown", "-R", "www-data:www-data", self.dir], check=True)
+        os.chmod(self.dir, 0o755)
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+def write_ini(work, legacy=None):
+    """README's production php.ini lines, for this test's servers only (PHP_INI_SCAN_DIR). legacy: the
+    ffi.preload header of the old recipe, to show that this test catches what that recipe did."""
+    d = os.path.join(work, "php-conf.d")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "60-rcemit.ini"), "w") as f:
+        f.write(f"""; README's production recipe (no ffi.preload: nothing of rcemit is loaded at PHP's startup)
+ffi.enable=preload
+opcache.enable=1
+opcache.preload={work}/ext/RcEmit/preload.php
+opcache.preload_user=www-data
+""" + (f"ffi.preload={legacy}\n" if legacy else ""))
+    os.chmod(d, 0o755)
+    return d
+
+
+class Server:
+    """Apache (mod_php, or mod_proxy_fcgi in front of our own PHP-FPM) on 127.0.0.1:port."""
+
+    def __init__(self, sapi, work, port, wiki, ini_dir):
+        self.sapi, self.port, self.wiki, self.ini_dir = sapi, port, wiki, ini_dir
+        self.dir = os.path.join(work, f"server-{sapi}")
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        self.pidfile = os.path.join(self.dir, "httpd.pid")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.fpm_pid = None
+        self.fpm_log = os.path.join(self.dir, "fpm.log")
+        self.fpm_proc = None
+        self.env = dict(os.environ, PHP_INI_SCAN_DIR=":" + ini_dir)
+        self.conf = os.path.join(self.dir, "httpd.conf")
+        sock = os.path.join(self.dir, "fpm.sock")
+        if sapi == "modphp":
+            mpm = "LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so\nLoadModule php_module {m}/libphp8.2.so\n" \
+                  "StartServers 2\nMinSpareServers 1\nMaxSpareServers 3\nMaxRequestWorkers 4\n" \
+                  '<FilesMatch "\\.php$">\n\tSetHandler application/x-httpd-php\n</FilesMatch>\n' \
+                  f"SetEnv MW_CONFIG_FILE {wiki.dir}/LocalSettings.php\n"
+        else:
+            mpm = "LoadModule mpm_event_module {m}/mod_mpm_event.so\nLoadModule proxy_module {m}/mod_proxy.so\n" \
+                  "LoadModule proxy_fcgi_module {m}/mod_proxy_fcgi.so\n" \
+                  '<FilesMatch "\\.php$">\n' \
+                  f'\tSetHandler "proxy:unix:{sock}|fcgi://localhost"\n</FilesMatch>\n'
+        with open(self.conf, "w") as f:
+            f.write(f"""# rcemit admin test ({sapi}): loopback only, own pid file and logs.
+ServerName 127.0.0.1
+ServerRoot {self.dir}
+Listen 127.0.0.1:{port}
+PidFile {self.pidfile}
+DefaultRuntimeDir {self.dir}
+Mutex file:{self.dir} default
+ErrorLog {self.error_log}
+LogLevel warn
+User www-data
+Group www-data
+LoadModule authz_core_module {{m}}/mod_authz_core.so
+LoadModule mime_module {{m}}/mod_mime.so
+LoadModule dir_module {{m}}/mod_dir.so
+LoadModule env_module {{m}}/mod_env.so
+TypesConfig /etc/mime.types
+{mpm}DocumentRoot /usr/share/mediawiki
+DirectoryIndex index.php
+<Directory />
+	AllowOverride None
+	Require all denied
+</Directory>
+<Directory /usr/share/mediawiki>
+	Require all granted
+</Directory>
+""".replace("{m}", MODULES))
+        if sapi == "fpm":
+            self.fpm_conf = os.path.join(self.dir, "php-fpm.conf")
+            self.fpm_pidfile = os.path.join(self.dir, "fpm.pid")
+            with open(self.fpm_conf, "w") as f:
+                f.write(f"""; rcemit admin test: our own PHP-FPM master (own pid file and socket)
+[global]
+pid = {self.fpm_pidfile}
+error_log = {self.fpm_log}
+daemonize = no
+
+[admin]
+user = www-data
+group = www-data
+listen = {sock}
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+pm = static
+pm.max_children = 2
+catch_workers_output = yes
+clear_env = yes
+env[MW_CONFIG_FILE] = {wiki.dir}/LocalSettings.php
+""")
+
+    # --- Apache ---
+    def apache_pid(self):
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def apache(self, action):
+        return subprocess.run([APACHE, "-f", self.conf, "-k", action], env=self.env, capture_output=True,
+                              text=True, timeout=60).returncode
+
+    # --- PHP-FPM ---
+    def fpm_start(self):
+        self.fpm_proc = subprocess.Popen([FPM, "-y", self.fpm_conf, "-F"], env=self.env,
+                                         stdout=open(self.fpm_log + ".out", "a"), stderr=subprocess.STDOUT)
+        self.fpm_pid = self.fpm_proc.pid
+        wait_for(lambda: os.path.exists(os.path.join(self.dir, "fpm.sock")) or self.fpm_proc.poll() is not None, 15)
+
+    def fpm_alive(self):
+        return self.fpm_proc is not None and self.fpm_proc.poll() is None
+
+    def fpm_reload(self):
+        os.kill(self.fpm_pid, signal.SIGUSR2)
+
+    # --- both ---
+    def start(self):
+        if self.sapi == "fpm":
+            self.fpm_start()
+        rc = self.apache("start")
+        wait_for(lambda: self.apache_pid() is not None and self.answers(), 20)
+        return rc
+
+    def reload(self):
+        """Apache graceful restart (logrotate's reload) or PHP-FPM's reload (USR2)."""
+        if self.sapi == "modphp":
+            pid = self.apache_pid()
+            self.apache("graceful")
+            # A graceful restart keeps the master; wait until it has re-read the configuration.
+            time.sleep(1.5)
+            wait_for(lambda: not alive(pid) or self.answers(), 20)
+        else:
+            self.fpm_reload()
+            time.sleep(1.5)
+            wait_for(lambda: not self.fpm_alive() or os.path.exists(os.path.join(self.dir, "fpm.sock")), 20)
+            wait_for(self.answers, 10)
+
+    def up(self):
+        pid = self.apache_pid()
+        ok = pid is not None and alive(pid)
+        if self.sapi == "fpm":
+            ok = ok and self.fpm_alive()
+        return ok
+
+    def answers(self):
+        try:
+            with urllib.request.urlopen(f"{self.wiki.url}/api.php?action=query&meta=siteinfo&format=json",
+                                        timeout=10) as r:
+                return "sitename" in json.loads(r.read()).get("query", {}).get("general", {})
+        except (OSError, ValueError):
+            return False
+
+    def stop(self):
+        pid = self.apache_pid()
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not alive(pid), 15)
+        if os.path.exists(self.pidfile) and not (pid and alive(pid)):
+            os.unlink(self.pidfile)
+        if self.fpm_proc and self.fpm_proc.poll() is None:
+            self.fpm_proc.send_signal(signal.SIGQUIT)
+            try:
+                self.fpm_proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.fpm_proc.kill()
+                self.fpm_proc.wait(5)
+        self.fpm_proc = None
+
+    def tail(self):
+        out = []
+        for p in (self.error_log, self.fpm_log, self.fpm_log + ".out"):
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    out.append(f"--- {p}\n" + f.read()[-1500:])
+        return "\n".join(out)
+
+
+class Scenario:
+    def __init__(self, server, wiki, listener):
+        self.server, self.wiki, self.listener = server, wiki, listener
+        self.n = 0
+
+    def edit(self):
+        """One edit over HTTP as Admin (a fresh session: the worker may be new)."""
+        self.n += 1
+        api = Api(self.wiki.url)
+        api.login("Admin", ADMIN_PASS)
+        title = f"Admin test {self.server.sapi} {self.n} {time.time():.0f}"
+        res = api.call(action="edit", title=title, text=f"Edit {self.n}", summary="admin test",
+                       token=api.token())
+        return title, res.get("edit", {}).get("result") == "Success", api
+
+    def status(self, api):
+        return api.call(action="rcemitstatus").get("rcemitstatus", {})
+
+    def expect_serving(self, label, disabled_text=None, deliver=True):
+        """The server is up and answers, an edit succeeds, and either the datagram arrives or the rcemit log
+        has one new "disabled" line containing disabled_text."""
+        log_before = len(self.wiki.log_text())
+        self.listener.take("json")
+        if not check(self.server.up(), f"{label}: server processes alive", self.server.tail()):
+            return
+        if not check(self.server.answers(), f"{label}: api.php answers", self.server.tail()):
+            return
+        try:
+            title, ok, api = self.edit()
+        except (RuntimeError, OSError, ValueError) as e:
+            check(False, f"{label}: edit over HTTP", str(e) + "\n" + self.server.tail())
+            return
+        check(ok, f"{label}: edit over HTTP saved")
+        status = self.status(api)
+        if deliver:
+            got = []
+            wait_for(lambda: got.extend(self.listener.take("json")) or any(
+                json.loads(d).get("title") == title for d in got), 5)
+            check(any(json.loads(d).get("title") == title for d in got),
+                  f"{label}: the edit's datagram reached the UDP listener", f"got {got[:3]}")
+            check(status.get("enabled") is True and status.get("mode") == "cdef"
+                  and status.get("library") == self.server.stage_lib and bool(status.get("version"))
+                  and isinstance(status.get("stats"), dict),
+                  f"{label}: action=rcemitstatus reports mode cdef, the library, its version and counters",
+                  json.dumps(status)[:600])
+            log(f"       status: sapi {status.get('sapi')}, pid {status.get('pid')}, mode {status.get('mode')}, "
+                f"library {status.get('library')} {status.get('version')}, enqueued "
+                f"{status.get('stats', {}).get('enqueued')}, sent {status.get('stats', {}).get('sent')}")
+        else:
+            new = self.wiki.log_text()[log_before:]
+            lines = [line for line in new.splitlines() if "RcEmit is disabled in this PHP process" in line]
+            check(any(disabled_text in line for line in lines),
+                  f"{label}: rcemit log has the disabled line ({disabled_text!r})", new[-800:] or "(log empty)")
+            if lines:
+                log("       log: " + re.sub(r"^.*?RcEmit is disabled", "RcEmit is disabled", lines[0])[:230] + " ...")
+            check(status.get("enabled") is False and disabled_text in (status.get("disabled_reason") or ""),
+                  f"{label}: action=rcemitstatus says disabled and why", json.dumps(status)[:600])
+
+
+def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
+    log(f"== {sapi}: {'Apache prefork + mod_php 8.2' if sapi == 'modphp' else 'PHP-FPM 8.2 behind Apache mod_proxy_fcgi'}"
+        f" on {wiki.url}")
+    server = Server(sapi, work, int(wiki.url.rsplit(":", 1)[1]), wiki, ini_dir)
+    server.stage_lib = stage.lib
+    sc = Scenario(server, wiki, listener)
+    reload_name = "graceful reload" if sapi == "modphp" else "FPM reload (USR2)"
+    started = time.monotonic()
+    try:
+        check(server.start() == 0 and server.up(), "start: server up", server.tail())
+        sc.expect_serving("start")
+
+        stage.hide(stage.lib)
+        server.reload()
+        sc.expect_serving(f"library missing, {reload_name}", "does not exist", deliver=False)
+        stage.restore(stage.lib)
+
+        stage.hide(stage.header)
+        server.reload()
+        sc.expect_serving(f"header missing, {reload_name}", "is missing or unreadable", deliver=False)
+        stage.restore(stage.header)
+
+        stage.hide(stage.lib)
+        with open(stage.lib, "w") as f:
+            f.write("not a shared object\n")
+        os.chmod(stage.lib, 0o644)
+        server.reload()
+        sc.expect_serving(f"library replaced by junk, {reload_name}", "could not load", deliver=False)
+        os.unlink(stage.lib)
+        stage.restore(stage.lib)
+
+        server.stop()
+        stage.hide(stage.lib)
+        check(server.start() == 0, "cold start with the library missing: start command succeeds")
+        sc.expect_serving("cold start, library missing", "does not exist", deliver=False)
+        server.stop()
+        stage.restore(stage.lib)
+
+        stage.hide(stage.header)
+        check(server.start() == 0, "cold start with the header missing: start command succeeds")
+        sc.expect_serving("cold start, header missing", "is missing or unreadable", deliver=False)
+        stage.restore(stage.header)
+        server.reload()
+        sc.expect_serving(f"files restored, {reload_name}")
+
+        # An unresolvable destination: one line per worker process, not one per edit.
+        before = wiki.log_text().count("does not resolve")
+        for _ in range(6):
+            sc.edit()
+            time.sleep(0.2)
+        lines = [line for line in wiki.log_text().splitlines() if "does not resolve" in line]
+        new = len(lines) - before
+        workers = 4 if sapi == "modphp" else 2
+        check(1 <= new <= workers, f"unresolvable feed host: logged once per worker ({new} lines after 7 edits, "
+              f"at most {workers} workers)", "\n".join(lines[-5:]))
+        if lines:
+            log("       log: " + re.sub(r"^.*?RcEmit cannot", "RcEmit cannot", lines[-1])[:260] + " ...")
+        check("$wgRCFeeds['admin-badhost']" in (lines[-1] if lines else ""),
+              "unresolvable feed host: the line names the $wgRCFeeds key")
+    finally:
+        stage.restore(stage.lib)
+        stage.restore(stage.header)
+        server.stop()
+    log(f"   {sapi}: {time.monotonic() - started:.1f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sapi", default="modphp,fpm")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--legacy-recipe", action="store_true",
+                    help="use the old recipe (ffi.preload header): expected to FAIL, proving the checks bite")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("admin_test: run as root (Apache and PHP-FPM start as root and serve as www-data)")
+    if not os.path.exists(os.path.join(REPO, "target", "release", "librcemit.so")):
+        sys.exit("admin_test: build the library first (cargo build --release)")
+    ensure_packages()
+    started = time.monotonic()
+    work = tempfile.mkdtemp(prefix="rcemit-admin.")
+    os.chmod(work, 0o755)
+    try:
+        stage = Stage(work)
+        listener = Listener(["json"])
+        bad_port = free_port()
+        wiki = Wiki(work, free_port(), listener.ports["json"], bad_port)
+        wiki.configure(stage)
+        legacy = None
+        if args.legacy_recipe:
+            legacy = os.path.join(work, "lib", "rcemit-preload.h")
+            subprocess.run(["php", "-r", "require $argv[1]; require $argv[2]; file_put_contents($argv[3], "
+                            "MediaWiki\\Extension\\RcEmit\\RcEmitLibrary::preloadHeader("
+                            "file_get_contents($argv[4]), $argv[5]));",
+                            f"{stage.ext}/src/RcEmitException.php", f"{stage.ext}/src/RcEmitLibrary.php", legacy,
+                            stage.header, stage.lib], check=True)
+            os.chmod(legacy, 0o644)
+        ini_dir = write_ini(work, legacy)
+        for sapi in args.sapi.split(","):
+            run_sapi(sapi, work, stage, wiki, ini_dir, listener)
+    finally:
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    log(f"admin test: {time.monotonic() - started:.0f} s, "
+        + (f"{len(FAILURES)} FAILED:\n  " + "\n  ".join(f[:300] for f in FAILURES) if FAILURES else "all passed"))
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
