@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz test-admin
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz test-admin install uninstall
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -58,3 +58,14 @@ fuzz:
 # flow again once the files are back; an unresolvable feed host is logged once per worker. About 1 minute.
 test-admin: build
 	python3 tests/admin/admin_test.py
+
+# Installs the library (a versioned directory per build, /usr/lib/rcemit/current switched atomically), the
+# extension (/usr/share/mediawiki-extensions/RcEmit) and the php.ini snippet (/etc/php/<ver>/mods-available,
+# enabled for apache2 and fpm with phpenmod). PREFIX (default /usr), DESTDIR, PHP_VERSION: see scripts/install.sh.
+# Builds first when the library is missing; run as root for the real thing.
+install:
+	[ -f target/release/librcemit.so ] || $(CARGO) build --release
+	bash scripts/install.sh install
+
+uninstall:
+	bash scripts/install.sh uninstall

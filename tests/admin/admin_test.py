@@ -109,22 +109,30 @@ def wait_for(pred, timeout, step=0.1):
 
 
 class Stage:
-    """The files an admin deploys, copied where www-data can read them and cannot write them."""
+    """The files an admin deploys, installed with `make install` (scripts/install.sh) into a throwaway PREFIX:
+    world-readable, writable by root only, outside the checkout (which may be mode 0700)."""
 
     def __init__(self, work):
         self.work = work
-        self.ext = os.path.join(work, "ext", "RcEmit")
-        self.lib_dir = os.path.join(work, "lib")
+        self.prefix = os.path.join(work, "prefix")
+        self.phpconf = os.path.join(work, "phpconf")
+        self.ext = os.path.join(self.prefix, "share", "mediawiki-extensions", "RcEmit")
+        self.lib_dir = os.path.join(self.prefix, "lib", "rcemit", "current")
         self.lib = os.path.join(self.lib_dir, "librcemit.so")
         self.header = os.path.join(self.lib_dir, "rcemit.h")
-        shutil.copytree(os.path.join(REPO, "php"), self.ext, ignore=shutil.ignore_patterns("tests"))
-        os.makedirs(self.lib_dir)
-        shutil.copy(os.path.join(REPO, "target", "release", "librcemit.so"), self.lib)
-        shutil.copy(os.path.join(REPO, "include", "rcemit.h"), self.header)
-        for root, dirs, files in os.walk(work):
-            os.chmod(root, 0o755)
-            for f in files:
-                os.chmod(os.path.join(root, f), 0o644)
+        self.snippet = os.path.join(self.phpconf, "mods-available", "rcemit.ini")
+        os.chmod(work, 0o755)
+        self.install()
+
+    def install(self, library=None):
+        """make install PREFIX=<work>/prefix PHPCONFDIR=<work>/phpconf PHPENMOD= (never /etc/php)."""
+        env = dict(os.environ, PREFIX=self.prefix, PHPCONFDIR=self.phpconf, PHPENMOD="", PHPDISMOD="",
+                   PHP_VERSION="8.2")
+        if library:
+            env["LIBRARY"] = library
+        out = subprocess.run(["bash", os.path.join(REPO, "scripts", "install.sh"), "install"], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return os.path.realpath(self.lib), out
 
     def hide(self, path):
         os.rename(path, path + ".away")
@@ -169,18 +177,18 @@ $wgGroupPermissions['user']['noratelimit'] = true;
             return ""
 
 
-def write_ini(work, legacy=None):
-    """README's production php.ini lines, for this test's servers only (PHP_INI_SCAN_DIR). legacy: the
-    ffi.preload header of the old recipe, to show that this test catches what that recipe did."""
+def write_ini(work, stage, legacy=None):
+    """The php.ini snippet `make install` wrote, in a conf.d of this test's servers only (PHP_INI_SCAN_DIR), as
+    phpenmod links it into /etc/php/8.2/{apache2,fpm}/conf.d. legacy: add the ffi.preload header of the old
+    recipe, to show that this test catches what that recipe did."""
     d = os.path.join(work, "php-conf.d")
     os.makedirs(d, exist_ok=True)
+    with open(stage.snippet) as f:
+        snippet = f.read()
+    check("opcache.preload=" + stage.ext + "/preload.php" in snippet and "ffi.preload" not in snippet,
+          "make install: the php.ini snippet has README's recipe (opcache.preload = the installed preload.php)")
     with open(os.path.join(d, "60-rcemit.ini"), "w") as f:
-        f.write(f"""; README's production recipe (no ffi.preload: nothing of rcemit is loaded at PHP's startup)
-ffi.enable=preload
-opcache.enable=1
-opcache.preload={work}/ext/RcEmit/preload.php
-opcache.preload_user=www-data
-""" + (f"ffi.preload={legacy}\n" if legacy else ""))
+        f.write(snippet + (f"ffi.preload={legacy}\n" if legacy else ""))
     os.chmod(d, 0o755)
     return d
 
@@ -453,6 +461,33 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         server.reload()
         sc.expect_serving(f"files restored, {reload_name}")
 
+        # An upgrade: a rebuilt library installed with `make install`, then the reload an admin does.
+        old_real = os.path.realpath(stage.lib)
+        rebuilt = os.path.join(work, f"rebuilt-{sapi}.so")
+        marker = os.path.join(work, f"rebuilt-{sapi}.txt")
+        with open(marker, "w") as f:
+            f.write(f"rebuilt for the {sapi} upgrade test at {time.time()}\n")
+        subprocess.run(["objcopy", "--add-section", f".rcemit_test={marker}", os.path.join(
+            REPO, "target", "release", "librcemit.so"), rebuilt], check=True)
+        new_real, _ = stage.install(rebuilt)
+        check(new_real != old_real and os.path.realpath(stage.lib) == new_real
+              and os.path.dirname(os.path.dirname(new_real)) == os.path.dirname(os.path.dirname(old_real)),
+              "upgrade: make install put the rebuilt library in a new versioned directory and switched 'current'",
+              f"{old_real} -> {new_real}")
+        check(os.path.exists(old_real), "upgrade: the old build stays (old workers may still map it; rollback)")
+        server.reload()
+        sc.expect_serving(f"upgrade, {reload_name}")
+        _, _, api = sc.edit()
+        pid = sc.status(api).get("pid")
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                maps = f.read()
+        except (OSError, TypeError):
+            maps = ""
+        check(new_real in maps and old_real not in maps,
+              f"upgrade: the worker answering after the {reload_name} maps the new build, not the old one",
+              f"pid {pid}: " + " ".join(sorted({line.split()[-1] for line in maps.splitlines() if "rcemit" in line})))
+
         # An unresolvable destination: one line per worker process, not one per edit.
         before = wiki.log_text().count("does not resolve")
         for _ in range(6):
@@ -474,6 +509,31 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
     log(f"   {sapi}: {time.monotonic() - started:.1f} s")
 
 
+def destdir_check():
+    """make install DESTDIR=... PREFIX=/usr: the Debian paths, nothing outside DESTDIR; uninstall removes it."""
+    d = tempfile.mkdtemp(prefix="rcemit-destdir.")
+    try:
+        env = dict(os.environ, DESTDIR=d, PREFIX="/usr", PHP_VERSION="8.2")
+        out = subprocess.run(["make", "-s", "-C", REPO, "install"], env=env, check=True, capture_output=True,
+                             text=True).stdout
+        files = sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+        current = os.readlink(os.path.join(d, "usr/lib/rcemit/current"))
+        want = {"etc/php/8.2/mods-available/rcemit.ini", f"usr/lib/rcemit/{current}/librcemit.so",
+                f"usr/lib/rcemit/{current}/rcemit.h", "usr/share/mediawiki-extensions/RcEmit/extension.json",
+                "usr/share/mediawiki-extensions/RcEmit/preload.php",
+                "usr/share/mediawiki-extensions/RcEmit/src/RcEmitLibrary.php"}
+        check(want <= set(files) and not any("/tests/" in f for f in files),
+              f"make install DESTDIR=... PREFIX=/usr: {len(files)} files in the Debian places "
+              f"(library in usr/lib/rcemit/{current}/, current -> {current})", "\n".join(files))
+        check("$wgRcEmitLibraryPath = '/usr/lib/rcemit/current/librcemit.so'" in out,
+              "make install prints the LocalSettings.php lines", out)
+        subprocess.run(["make", "-s", "-C", REPO, "uninstall"], env=env, check=True, capture_output=True)
+        left = [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs]
+        check(not left, "make uninstall DESTDIR=...: nothing left", " ".join(left))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sapi", default="modphp,fpm")
@@ -487,6 +547,8 @@ def main():
         sys.exit("admin_test: build the library first (cargo build --release)")
     ensure_packages()
     started = time.monotonic()
+    log("== make install / uninstall into a DESTDIR")
+    destdir_check()
     work = tempfile.mkdtemp(prefix="rcemit-admin.")
     os.chmod(work, 0o755)
     try:
@@ -497,14 +559,14 @@ def main():
         wiki.configure(stage)
         legacy = None
         if args.legacy_recipe:
-            legacy = os.path.join(work, "lib", "rcemit-preload.h")
+            legacy = os.path.join(work, "rcemit-preload.h")
             subprocess.run(["php", "-r", "require $argv[1]; require $argv[2]; file_put_contents($argv[3], "
                             "MediaWiki\\Extension\\RcEmit\\RcEmitLibrary::preloadHeader("
                             "file_get_contents($argv[4]), $argv[5]));",
                             f"{stage.ext}/src/RcEmitException.php", f"{stage.ext}/src/RcEmitLibrary.php", legacy,
                             stage.header, stage.lib], check=True)
             os.chmod(legacy, 0o644)
-        ini_dir = write_ini(work, legacy)
+        ini_dir = write_ini(work, stage, legacy)
         for sapi in args.sapi.split(","):
             run_sapi(sapi, work, stage, wiki, ini_dir, listener)
     finally:
