@@ -534,10 +534,43 @@ def destdir_check():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def host_wiki_check():
+    """make demo on a machine whose Debian wiki is configured: /etc/mediawiki/LocalSettings.php exists (Debian
+    links $IP/LocalSettings.php to it). Simulated in a private mount namespace (unshare -m; a bind mount over
+    /etc/mediawiki that no other process sees), so the host is never touched. The throwaway wiki must be created
+    anyway, and the host's settings never read."""
+    if not shutil.which("unshare"):
+        check(False, "host wiki configured: unshare (util-linux) is needed")
+        return
+    d = tempfile.mkdtemp(prefix="rcemit-hostwiki.")
+    os.chmod(d, 0o755)
+    read_marker = os.path.join(d, "host-settings-read")
+    with open(os.path.join(d, "LocalSettings.php"), "w") as f:
+        f.write(f"<?php\n# Stands in for a configured Debian wiki.\n$wgSitename = 'HostWiki';\n"
+                f"$wgDBtype = 'sqlite';\n$wgDBname = 'hostwiki';\nfile_put_contents('{read_marker}', 'read');\n")
+    try:
+        started = time.monotonic()
+        res = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "bash", "-c",
+             'mount --bind "$1" /etc/mediawiki && test -f /usr/share/mediawiki/LocalSettings.php && '
+             'bash "$2/scripts/demo.sh"', "-", d, REPO],
+            env=dict(os.environ, PORT=str(free_port())), capture_output=True, text=True, timeout=600)
+        out = res.stdout + res.stderr
+        datagrams = len(re.findall(r"bytes from 127\.0\.0\.1", out))
+        check(res.returncode == 0 and datagrams >= 4,
+              f"make demo with the host's Debian wiki configured: exit {res.returncode}, {datagrams} datagrams "
+              f"shown ({time.monotonic() - started:.0f} s)", out[-1500:])
+        check(not os.path.exists(read_marker), "make demo never read the host's LocalSettings.php")
+        check(not os.path.exists("/etc/mediawiki/LocalSettings.php"), "the host's /etc/mediawiki is untouched")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sapi", default="modphp,fpm")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--no-host-wiki", action="store_true", help="skip make demo with a configured host wiki")
     ap.add_argument("--legacy-recipe", action="store_true",
                     help="use the old recipe (ffi.preload header): expected to FAIL, proving the checks bite")
     args = ap.parse_args()
@@ -549,6 +582,9 @@ def main():
     started = time.monotonic()
     log("== make install / uninstall into a DESTDIR")
     destdir_check()
+    if "--no-host-wiki" not in sys.argv:
+        log("== make demo on a machine whose Debian wiki is configured (private mount namespace)")
+        host_wiki_check()
     work = tempfile.mkdtemp(prefix="rcemit-admin.")
     os.chmod(work, 0o755)
     try:
