@@ -219,6 +219,35 @@ final class Emitter {
 				return '{' . $k . '}';
 			}, array_keys( $extra ) ), array_values( $extra ) ) );
 		$this->logger->warning( $message, $context + $extra );
+		self::fallbackToErrorLog( end( $this->warnings ) );
+	}
+
+	/**
+	 * MediaWiki drops a log line silently when the channel's file cannot be written, e.g. a rcemit.log that a
+	 * root CLI run created before the web user (www-data) had to write to it. Then the line also goes to PHP's
+	 * error log (Apache's or PHP-FPM's), so no warning is lost.
+	 *
+	 * @param string $line
+	 */
+	private static function fallbackToErrorLog( string $line ): void {
+		try {
+			$dest = $GLOBALS['wgDebugLogGroups']['rcemit'] ?? null;
+			if ( is_array( $dest ) ) {
+				$dest = $dest['destination'] ?? null;
+			}
+			if ( !is_string( $dest ) || $dest === '' || strpos( $dest, '://' ) !== false ) {
+				return;
+			}
+			$writable = file_exists( $dest ) ? is_writable( $dest ) : is_writable( dirname( $dest ) );
+			if ( !$writable ) {
+				$user = function_exists( 'posix_geteuid' )
+					? ( posix_getpwuid( posix_geteuid() ) ?: [ 'name' => 'uid ' . posix_geteuid() ] )['name'] : '?';
+				error_log( "$line [RcEmit: the rcemit log $dest is not writable by $user, so this line went to " .
+					"PHP's error log; make it writable by the web server's user]" );
+			}
+		} catch ( Throwable $e ) {
+			// Logging must never break the request.
+		}
 	}
 
 	/** @return string|null The cause of the last failure logged (for maintenance output) */

@@ -348,6 +348,21 @@ env[MW_CONFIG_FILE] = {wiki.dir}/LocalSettings.php
                 self.fpm_proc.wait(5)
         self.fpm_proc = None
 
+    def error_logs(self):
+        return [p for p in (self.error_log, self.fpm_log, self.fpm_log + ".out") if os.path.exists(p)]
+
+    def error_mark(self):
+        return {p: os.path.getsize(p) for p in self.error_logs()}
+
+    def error_since(self, mark):
+        """What the server's error logs (Apache's, PHP-FPM's) got since error_mark()."""
+        out = ""
+        for p in self.error_logs():
+            with open(p, "rb") as f:
+                f.seek(mark.get(p, 0))
+                out += f.read().decode(errors="replace")
+        return out
+
     def tail(self):
         out = []
         for p in (self.error_log, self.fpm_log, self.fpm_log + ".out"):
@@ -461,6 +476,24 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         server.reload()
         sc.expect_serving(f"files restored, {reload_name}")
 
+        # A root CLI run created rcemit.log before the web had to write to it: the web's lines must not be lost.
+        os.chown(wiki.log, 0, 0)
+        os.chmod(wiki.log, 0o644)
+        stage.hide(stage.lib)
+        server.reload()
+        mark = server.error_mark()
+        sc.edit()
+        wait_for(lambda: "is not writable by www-data" in server.error_since(mark), 5)
+        new = server.error_since(mark)
+        check("RcEmit is disabled in this PHP process" in new and "is not writable by www-data" in new,
+              "rcemit.log owned by root: the disabled line goes to PHP's error log instead",
+              new[-600:] or "(nothing new in the error logs)")
+        if "is not writable by www-data" in new:
+            log("       error log: ..." + new[new.index("RcEmit is disabled"):][:60] + " ... "
+                + new[new.index("[RcEmit: the rcemit log"):].splitlines()[0][:150])
+        stage.restore(stage.lib)
+        subprocess.run(["chown", "www-data:www-data", wiki.log], check=True)
+
         # An upgrade: a rebuilt library installed with `make install`, then the reload an admin does.
         old_real = os.path.realpath(stage.lib)
         rebuilt = os.path.join(work, f"rebuilt-{sapi}.so")
@@ -488,7 +521,8 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
               f"upgrade: the worker answering after the {reload_name} maps the new build, not the old one",
               f"pid {pid}: " + " ".join(sorted({line.split()[-1] for line in maps.splitlines() if "rcemit" in line})))
 
-        # An unresolvable destination: one line per worker process, not one per edit.
+        # An unresolvable destination: one line per worker process, not one per edit (fresh workers first).
+        server.reload()
         before = wiki.log_text().count("does not resolve")
         for _ in range(6):
             sc.edit()
@@ -507,6 +541,25 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         stage.restore(stage.header)
         server.stop()
     log(f"   {sapi}: {time.monotonic() - started:.1f} s")
+
+
+def cli_checks(stage, wiki):
+    """rcemitStatus.php as an admin runs it (as www-data, from the installed extension)."""
+    def status(*args):
+        res = subprocess.run(["setpriv", "--reuid=www-data", "--regid=www-data", "--init-groups", "php",
+                              os.path.join(stage.ext, "maintenance", "rcemitStatus.php"), *args],
+                             env=dict(os.environ, MW_CONFIG_FILE=os.path.join(wiki.dir, "LocalSettings.php")),
+                             capture_output=True, text=True, timeout=120)
+        return res.returncode, res.stdout + res.stderr
+    rc, out = status()
+    check(rc == 0 and "loaded by cdef" in out and "enqueued" in out,
+          f"rcemitStatus.php: exit {rc}, library, version, load mode and counters", out[-500:])
+    rc, out = status("--rcid=1")
+    check(rc != 0 and "--rcid needs --feed" in out, f"rcemitStatus.php --rcid without --feed: exit {rc}", out[-300:])
+    rc, out = status("--feed=admin-json", "--rcid=999999")
+    check(rc != 0 and "999999" in out, f"rcemitStatus.php --rcid=999999 (no such change): exit {rc}", out[-300:])
+    rc, out = status("--feed=admin-json", "--rcid=1")
+    check(rc == 0 and "queued" in out, f"rcemitStatus.php --feed=admin-json --rcid=1: exit {rc}", out[-300:])
 
 
 def destdir_check():
@@ -603,6 +656,8 @@ def main():
                             stage.header, stage.lib], check=True)
             os.chmod(legacy, 0o644)
         ini_dir = write_ini(work, stage, legacy)
+        log("== rcemitStatus.php (CLI, as www-data)")
+        cli_checks(stage, wiki)
         for sapi in args.sapi.split(","):
             run_sapi(sapi, work, stage, wiki, ini_dir, listener)
     finally:
