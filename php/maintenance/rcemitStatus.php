@@ -68,6 +68,7 @@ class RcEmitStatus extends Maintenance {
 		foreach ( $library->stats() as $name => $value ) {
 			$this->output( sprintf( "%-24s %s\n", $name, $value ) );
 		}
+		$this->output( wfMessage( 'rcemit-maint-stats-web-hint' )->text() . "\n" );
 		if ( $mismatch !== null ) {
 			$this->fatalError( $mismatch );
 		}

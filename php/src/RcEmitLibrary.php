@@ -149,16 +149,16 @@ final class RcEmitLibrary {
 		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit.h' );
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
-				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the ' .
-				'include/rcemit.h of the rcemit checkout the library was built from.',
+				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the header ' .
+				'of the library\'s build (make install: /usr/lib/rcemit/current/rcemit.h; a checkout: include/rcemit.h).',
 				$headerPath
 			) );
 		}
 		self::assertAbsolute( 'library', $libraryPath, '$wgRcEmitLibraryPath', 'librcemit.so' );
 		if ( !is_file( $libraryPath ) ) {
 			throw new RcEmitException( sprintf(
-				'The rcemit library %s does not exist. Fix: build it with `cargo build --release` in the rcemit ' .
-				'checkout, or set $wgRcEmitLibraryPath to where librcemit.so is.',
+				'The rcemit library %s does not exist. Fix: build and install it (`cargo build --release && ' .
+				'make install` in the rcemit checkout), or set $wgRcEmitLibraryPath to where librcemit.so is.',
 				$libraryPath
 			) );
 		}
