@@ -138,6 +138,11 @@ final class Emitter {
 			if ( !$this->library || !$this->destinations ) {
 				return;
 			}
+			if ( PHP_SAPI === 'cli' ) {
+				// A maintenance script ends here: let the sender try what it queued (the library's exit
+				// handler would wait as long), so that this run's failures are counted before the check.
+				$this->library->flush( 500 );
+			}
 			$stats = $this->library->stats();
 			$dns = (int)$stats['dns_failures'] + (int)$stats['unresolved'];
 			$send = (int)$stats['send_errors'];
