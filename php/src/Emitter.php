@@ -130,8 +130,9 @@ final class Emitter {
 	 * reported" is remembered as a marker feed opened in the library's registry (a configuration no event is
 	 * ever sent to; opening an equal one again returns the same handle, and `feeds` in rcemit_stats counts it).
 	 * The library counts failures for the whole process, not per feed: a host name that does not resolve is
-	 * confirmed with a lookup here (after the response, once per process and name); send errors name every
-	 * destination of the process that may have caused them.
+	 * confirmed with a lookup here (after the response, once per process and name) and logged naming its feed;
+	 * send errors (a receiver not listening) cannot be attributed, so they are logged once per process with
+	 * every destination of the process.
 	 */
 	public function checkDestinations(): void {
 		try {
@@ -150,7 +151,6 @@ final class Emitter {
 				return;
 			}
 			$registered = (int)$stats['feeds'];
-			$all = implode( ', ', array_keys( $this->destinations ) );
 			foreach ( array_keys( $this->destinations ) as $uri ) {
 				$host = self::hostOf( (string)$uri );
 				if ( $dns > 0 && $host !== null && filter_var( $host, FILTER_VALIDATE_IP ) === false
@@ -163,14 +163,17 @@ final class Emitter {
 						$host, $uri, $stats['dns_failures'], $stats['unresolved'] ) ), [ 'feed' => self::feedLabel(
 						(string)$uri ) ] );
 				}
-				if ( $send > 0 && $this->firstReport( 'send', (string)$uri, $registered ) ) {
-					$this->warnOnce( "send:$uri", 'RcEmit cannot deliver to {feed}: {cause}', new RcEmitException(
-						sprintf( 'sending datagrams failed %d times so far in this PHP process (send_errors; ' .
-						'typically nobody listens on the port of %s, or no route to it). The library counts send ' .
-						'errors for all feeds of the process together: %s. Logged once per process and destination. ' .
-						'Fix: start the receiver, or correct the uri in LocalSettings.php.', $send, $uri, $all ) ),
-						[ 'feed' => self::feedLabel( (string)$uri ) ] );
+			}
+			if ( $send > 0 && $this->firstReport( 'send', 'udp://127.0.0.1:9', $registered ) ) {
+				$named = [];
+				foreach ( array_keys( $this->destinations ) as $uri ) {
+					$named[] = self::feedLabel( (string)$uri ) . ' (' . rtrim( (string)$uri ) . ')';
 				}
+				$this->warnOnce( 'send', 'RcEmit cannot deliver to every destination: {cause}', new RcEmitException(
+					sprintf( 'sending datagrams failed %d times so far in this PHP process (send_errors: typically ' .
+					'a receiver that does not listen on its port, or no route to it). The library counts send ' .
+					'errors for all feeds together; this process sends to %s. Logged once per process. Fix: start ' .
+					'the receiver, or correct its uri in LocalSettings.php.', $send, implode( ', ', $named ) ) ) );
 			}
 		} catch ( Throwable $e ) {
 			// A status check must never disturb the request it runs after.

@@ -95,7 +95,7 @@ class AdminPathTest extends TestCase {
 		$lines = array_values( array_filter( array_column( $logger->records, 1 ), static function ( $l ) use ( $uri ) {
 			return strpos( $l, 'sending datagrams failed' ) !== false && strpos( $l, $uri ) !== false;
 		} ) );
-		$this->assertCount( 1, $lines, implode( "\n", array_column( $logger->records, 1 ) ) );
+		$this->assertCount( 1, $lines, json_encode( $logger->records ) );
 		[ $next, $nextLogger ] = self::emitter();
 		self::emitTo( $next, $uri, 1 );
 		$next->checkDestinations();
