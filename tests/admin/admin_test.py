@@ -462,6 +462,26 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         os.unlink(stage.lib)
         stage.restore(stage.lib)
 
+        # preload.php must never stop PHP: the wrapper file it compiles is missing.
+        wrapper = os.path.join(stage.ext, "src", "RcEmitLibrary.php")
+        stage.hide(wrapper)
+        mark = server.error_mark()
+        server.reload()
+        sc.expect_serving(f"wrapper file missing, {reload_name}", "RcEmitLibrary", deliver=False)
+        check("RcEmit preload:" in server.error_since(mark),
+              "wrapper file missing: preload.php said so in PHP's startup log", server.error_since(mark)[-500:])
+        stage.restore(wrapper)
+
+        # The status API is for admins only.
+        anon = Api(wiki.url)
+        try:
+            anon.call(action="rcemitstatus")
+            denied = "no error"
+        except RuntimeError as e:
+            denied = str(e)
+        check("permissiondenied" in denied, "action=rcemitstatus refuses a user without the rcemit-status right",
+              denied[:300])
+
         server.stop()
         stage.hide(stage.lib)
         check(server.start() == 0, "cold start with the library missing: start command succeeds")
@@ -558,6 +578,12 @@ def cli_checks(stage, wiki):
     check(rc != 0 and "--rcid needs --feed" in out, f"rcemitStatus.php --rcid without --feed: exit {rc}", out[-300:])
     rc, out = status("--feed=admin-json", "--rcid=999999")
     check(rc != 0 and "999999" in out, f"rcemitStatus.php --rcid=999999 (no such change): exit {rc}", out[-300:])
+    legacy = os.path.join(stage.work, "other-preload.h")
+    with open(legacy, "w") as f:
+        f.write('#define FFI_SCOPE "rcemit"\n#define FFI_LIB "/opt/elsewhere/librcemit.so"\n')
+    rc, out = status(f"--preload-header={legacy}")
+    check(rc != 0 and "different libraries" in out and "/opt/elsewhere/librcemit.so" in out,
+          f"rcemitStatus.php --preload-header naming another library: exit {rc}, mismatch reported", out[-400:])
     rc, out = status("--feed=admin-json", "--rcid=1")
     check(rc == 0 and "queued" in out, f"rcemitStatus.php --feed=admin-json --rcid=1: exit {rc}", out[-300:])
 
