@@ -162,10 +162,11 @@ final class RcEmitLibrary {
 				$libraryPath
 			) );
 		}
+		$safe = [];
 		self::assertNotWritable( 'library', $libraryPath,
-			'install the library where only root can write and set $wgRcEmitLibraryPath' );
+			'install the library where only root can write and set $wgRcEmitLibraryPath', $safe );
 		self::assertNotWritable( 'C header', $headerPath,
-			'install the header where only root can write and set $wgRcEmitHeaderPath' );
+			'install the header where only root can write and set $wgRcEmitHeaderPath', $safe );
 		try {
 			$ffi = FFI::cdef( (string)file_get_contents( $headerPath ), $libraryPath );
 		} catch ( Throwable $e ) {
@@ -258,12 +259,15 @@ final class RcEmitLibrary {
 		}
 	}
 
-	private static function assertNotWritable( string $what, string $path, string $fix ): void {
+	private static function assertNotWritable( string $what, string $path, string $fix, array &$safe = [] ): void {
 		$ownUser = PHP_SAPI !== 'cli' && !( function_exists( 'posix_geteuid' ) && posix_geteuid() === 0 );
 		$real = realpath( $path );
 		foreach ( array_unique( [ $path, $real === false ? $path : $real ] ) as $start ) {
 			for ( $node = $start; ; $node = dirname( $node ) ) {
-				$why = self::writableBy( $node, $ownUser );
+				// A directory found safe a moment ago (the library's and the header's share most of theirs)
+				// is not stat()ed again: this runs once per request in a web SAPI.
+				$why = isset( $safe[$node] ) ? null : self::writableBy( $node, $ownUser );
+				$safe[$node] = true;
 				if ( $why !== null ) {
 					throw new RcEmitException( sprintf(
 						'The rcemit %s %s is not safe to load: %s %s, and whoever can write there can replace ' .
