@@ -56,6 +56,11 @@ final class Emitter {
 			return $this->library;
 		}
 		try {
+			if ( !class_exists( RcEmitLibrary::class ) ) {
+				throw new RcEmitException( 'the extension is incomplete: ' . __DIR__ . '/RcEmitLibrary.php is ' .
+					'missing (neither opcache.preload nor the autoloader found the class). Fix: reinstall the ' .
+					'extension (make install), then reload PHP.' );
+			}
 			$this->library = RcEmitLibrary::load( $this->libraryPath, $this->headerPath );
 		} catch ( Throwable $e ) {
 			$this->disabled = true;

@@ -467,7 +467,7 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         stage.hide(wrapper)
         mark = server.error_mark()
         server.reload()
-        sc.expect_serving(f"wrapper file missing, {reload_name}", "RcEmitLibrary", deliver=False)
+        sc.expect_serving(f"wrapper file missing, {reload_name}", "RcEmitLibrary.php is missing", deliver=False)
         check("RcEmit preload:" in server.error_since(mark),
               "wrapper file missing: preload.php said so in PHP's startup log", server.error_since(mark)[-500:])
         stage.restore(wrapper)
