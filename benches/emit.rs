@@ -1,4 +1,4 @@
-//! Emit benchmarks (DESIGN.md §7):
+//! Emit benchmarks (goals: README "Performance"):
 //! 1. caller-thread cost of one `emit` of a 600-byte payload (criterion; goal < 300 ns),
 //! 2. sender throughput to a loopback receiver, per format (datagrams/s),
 //! 3. event-to-datagram latency at 10,000 events/s (median, p99; goal p99 < 1 ms).
@@ -108,8 +108,8 @@ fn emit_cost(c: &mut Criterion, feed: u32, label: &str, mode: Mode) {
             while left > 0 {
                 let n = left.min(chunk);
                 assert!(sender::flush(FLUSH), "sender did not drain");
-                let gate =
-                    held.then(|| sender::test_hooks::pause_sender(FLUSH).expect("sender held"));
+                let gate = held
+                    .then(|| rcemit::testing::sender::pause_sender(FLUSH).expect("sender held"));
                 let start = Instant::now();
                 for _ in 0..n {
                     let _ = std::hint::black_box(sender::emit(feed, std::hint::black_box(&bytes)));

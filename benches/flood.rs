@@ -1,4 +1,4 @@
-//! Flood benchmark (DESIGN.md §7, memory): 1,000,000 emits through the C ABI at a receiver that does not
+//! Flood benchmark (goal, README "Performance": bounded memory): 1,000,000 emits through the C ABI at a receiver that does not
 //! exist (a loopback port nobody listens on), as fast as one thread can call.
 //!
 //! Prints, and exits non-zero when a goal is missed:

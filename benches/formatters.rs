@@ -1,4 +1,4 @@
-//! Formatting throughput per format (DESIGN.md §7: at least 300,000 events/s per format on one core).
+//! Formatting throughput per format (goal, README "Performance": at least 300,000 events/s per format on one core).
 //! `cargo bench --bench formatters -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time, so the figures mean

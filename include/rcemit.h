@@ -201,10 +201,11 @@ rcemit_result rcemit_feed_open(const char *config_json,
                                uint32_t *feed_out);
 
 /**
- * Queues one change for one feed and returns at once: the `len` bytes at `payload` (payload format v1, see
- * src/payload.rs) are copied, then put on the sender's queue without waiting; the caller may reuse its
- * buffer right after the call. The payload is not decoded here: an undecodable payload is dropped by the
- * sender and counted as invalid_payload. The first emit of a process starts the sender thread.
+ * Queues one change for one feed and returns at once: the `len` bytes at `payload` (payload format v2, see
+ * docs/payload.md) are copied, then put on the sender's queue without waiting, and the sender thread is
+ * woken to send it now; the caller may reuse its buffer right after the call. The payload is not decoded
+ * here: an undecodable payload is dropped by the sender and counted as invalid_payload. The first emit of a
+ * process starts the sender thread.
  *
  * Failures (the event is dropped; every drop is counted in rcemit_stats): RCEMIT_RESULT_UNKNOWN_FEED,
  * RCEMIT_RESULT_NULL_PARAMETER, RCEMIT_RESULT_INVALID_PAYLOAD (over 4 MiB), RCEMIT_RESULT_QUEUE_FULL.
@@ -216,6 +217,27 @@ rcemit_result rcemit_feed_open(const char *config_json,
 rcemit_result rcemit_feed_emit(uint32_t feed,
                                const char *payload,
                                size_t len);
+
+/**
+ * Like rcemit_feed_emit(), but does not wake the sender thread, so the call makes no system call even when
+ * the sender sleeps (waking a sleeping thread is most of an emit's cost). The change leaves at the next
+ * rcemit_wake(), rcemit_feed_emit() or rcemit_flush() of the process, and after at most one second even if
+ * none comes. For callers with a better moment to wake it: a web request queues its changes and calls
+ * rcemit_wake() once after sending its response. Same failures and guarantees as rcemit_feed_emit().
+ *
+ * # Safety
+ * `payload` must point to `len` readable bytes that do not change during the call.
+ */
+rcemit_result rcemit_feed_queue(uint32_t feed,
+                                const char *payload,
+                                size_t len);
+
+/**
+ * Wakes the sender thread so that changes queued by rcemit_feed_queue() leave now. One system call when
+ * the sender sleeps, an atomic operation otherwise; nothing before the process's first emit or queue.
+ * Never blocks. Thread-safe.
+ */
+rcemit_result rcemit_wake(void);
 
 /**
  * Waits until every event queued before the call has been sent (or dropped and counted), at most

@@ -3,12 +3,14 @@
 #   1. Rust: formatters (criterion, per format, edit and log), emit (caller cost, sender throughput per
 #      format, event-to-datagram latency at 10,000 events/s), flood (1,000,000 emits at a dead receiver).
 #      Criterion runs with short warm-up and measurement times.
-#   2. PHP: php/maintenance/benchmarkFeeds.php in a throwaway wiki (scripts/mkwiki.sh): one notify() of
-#      core's XML, JSON and IRC feeds against RcEmitFeed in each format, side by side in one process.
+#   2. PHP: scripts/benchmarkFeeds.php in a throwaway wiki (scripts/mkwiki.sh): one notify() of
+#      core's XML, JSON and IRC feeds against RcEmitFeed in each format, side by side in one process, each
+#      sample after GAP_US of idle time as a wiki worker pays it (a fresh RecentChange every time).
 #   3. The plot: per-notify latency CDFs, core vs rcemit (gnuplot from Debian, installed here if missing).
 #
-# Usage: bash scripts/bench.sh        Environment: RUNS (PHP samples per row, default 20000),
-#        HOST_RUNS (core's hostname row, default 1000), ONLY=php|rust (one half), KEEP=1 (keep the wiki).
+# Usage: bash scripts/bench.sh        Environment: RUNS (PHP samples per row, default 2000), GAP_US (idle
+#        time before each PHP sample, default 500; 0 = back to back), HOST_RUNS (core's hostname row, default
+#        1000), ONLY=php|rust (one half), KEEP=1 (keep the wiki).
 # Writes docs/bench/: rust.txt (Rust output), php-notify.txt (the table), php-notify.json (table, machine,
 # date), php-notify-quantiles.tsv (the plot's data), php-notify-cdf.png (the plot). The raw PHP samples
 # (row TAB ns) go to target/bench/php-notify-samples.tsv. Timings on a shared machine are noisy: compare the
@@ -17,7 +19,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$REPO/docs/bench
 RAW=$REPO/target/bench
-RUNS=${RUNS:-20000}
+RUNS=${RUNS:-2000}
+GAP_US=${GAP_US:-500}
 HOST_RUNS=${HOST_RUNS:-1000}
 ONLY=${ONLY:-}
 FAILED=0
@@ -54,7 +57,7 @@ if [ "$ONLY" != php ]; then
 fi
 [ "$ONLY" = rust ] && exit "$FAILED"
 
-step "PHP: core's feeds vs RcEmitFeed in a throwaway wiki ($RUNS samples per row)"
+step "PHP: core's feeds vs RcEmitFeed in a throwaway wiki ($RUNS samples per row, $GAP_US µs idle before each)"
 cargo build --release --quiet
 # A private copy, so that another build replacing target/release/librcemit.so cannot disturb the run.
 mkdir -p "$WORK/lib"
@@ -70,7 +73,7 @@ PHP
 # opcache on, as under PHP-FPM; warnings neither displayed nor logged (core's hostname row raises one per
 # notify, and terminal output inside the timed region would measure the terminal).
 MW_CONFIG_FILE="$WORK/wiki/LocalSettings.php" php -d opcache.enable_cli=1 -d display_errors=0 -d log_errors=0 \
-  php/maintenance/benchmarkFeeds.php --runs="$RUNS" --host-runs="$HOST_RUNS" \
+  scripts/benchmarkFeeds.php --runs="$RUNS" --gap-us="$GAP_US" --host-runs="$HOST_RUNS" \
   --samples="$RAW/php-notify-samples.tsv" --quantiles="$OUT/php-notify-quantiles.tsv" \
   --summary="$OUT/php-notify.json" | tee "$OUT/php-notify.txt"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # concurrency.sh — RcEmit in production shape under concurrent edits.
 #
-# Apache 2.4 (prefork MPM, mod_php 8.2 from Debian) with the README's production php.ini recipe
-# (ffi.enable=preload, ffi.preload = header written by writePreloadHeader.php, opcache.preload = php/preload.php,
+# Apache 2.4 (prefork MPM, Debian's mod_php of the PHP version scripts/php-version.sh gives: 8.2 on Debian 12,
+# 8.4 on Debian 13) with the README's production php.ini recipe (ffi.enable=preload, ffi.preload = header written by writePreloadHeader.php, opcache.preload = php/preload.php,
 # opcache.preload_user = www-data) serves a throwaway SQLite wiki on 127.0.0.1 only. CLIENTS concurrent API
 # clients (each logs in as its own user and takes its own csrf token) make EDITS edits through api.php; two
 # RcEmit feeds (json and xmlrc) and core's own JSON feed send to loopback UDP listeners. scripts/concurrency.py
@@ -38,8 +38,10 @@ DEADLINE=${DEADLINE:-1200}
 WORKERS=$((CLIENTS + 2))
 LIB=$REPO/target/release/librcemit.so
 
-packages=(apache2 libapache2-mod-php8.2 php8.2-cli php8.2-sqlite3 php8.2-xml php8.2-mbstring php8.2-intl
-  php8.2-opcache mediawiki python3)
+. "$REPO/scripts/php-version.sh"
+PHPV=$(rcemit_php_version)
+packages=(apache2 "libapache2-mod-php$PHPV" "php$PHPV-cli" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring"
+  "php$PHPV-intl" "php$PHPV-opcache" mediawiki python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -58,6 +60,11 @@ WORK=$(mktemp -d /tmp/rcemit-concurrency.XXXXXX)
 chmod 755 "$WORK"
 APACHE=$WORK/apache
 mkdir -p "$APACHE" "$WORK/php-conf.d" "$WORK/stats"
+# www-data reads the extension, the library and the header: from a world-readable copy (scripts/stage.sh), so
+# that the checkout may live in a private (mode 0700) directory.
+bash "$REPO/scripts/stage.sh" "$WORK/stage" "$LIB"
+LIB=$WORK/stage/target/release/librcemit.so
+EXT=$WORK/stage
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 cleanup() {
@@ -78,21 +85,23 @@ s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 cat >>"$WORK/wiki/extra.php" <<EOF
-wfLoadExtension( 'RcEmit', '$REPO/php/extension.json' );
+wfLoadExtension( 'RcEmit', '$EXT/php/extension.json' );
 \$wgRcEmitLibraryPath = '$LIB';
 \$wgRCFeeds['rcemit-json'] = [ 'class' => MediaWiki\\Extension\\RcEmit\\RcEmitFeed::class,
 	'uri' => 'udp://127.0.0.1:$JSON_PORT', 'format' => 'json' ];
 \$wgRCFeeds['rcemit-xmlrc'] = [ 'class' => MediaWiki\\Extension\\RcEmit\\RcEmitFeed::class,
 	'uri' => 'udp://127.0.0.1:$XMLRC_PORT', 'format' => 'xmlrc' ];
 # Core's own feed, the oracle the json packets are compared with.
-\$wgRCFeeds['core-json'] = [ 'uri' => 'udp://127.0.0.1:$CORE_PORT', 'formatter' => JSONRCFeedFormatter::class ];
+# MediaWiki\\RCFeed\\JSONRCFeedFormatter on 1.43 (the global name is an alias there), JSONRCFeedFormatter on 1.39.
+\$wgRCFeeds['core-json'] = [ 'uri' => 'udp://127.0.0.1:$CORE_PORT', 'formatter' =>
+	class_exists( 'MediaWiki\\RCFeed\\JSONRCFeedFormatter' ) ? 'MediaWiki\\RCFeed\\JSONRCFeedFormatter' : 'JSONRCFeedFormatter' ];
 # 2,000 edits in a few minutes are far above the default edit rate limit of a user.
 \$wgGroupPermissions['user']['noratelimit'] = true;
 EOF
 for i in $(seq 1 "$CLIENTS"); do
   "$WORK/wiki/mw" createAndPromote.php "Concurrency$i" "rcemit-Concurrency-pass-$i" >/dev/null
 done
-MW_CONFIG_FILE=$WORK/wiki/LocalSettings.php php "$REPO/php/maintenance/writePreloadHeader.php" \
+MW_CONFIG_FILE=$WORK/wiki/LocalSettings.php php "$EXT/php/maintenance/writePreloadHeader.php" \
   --out="$WORK/rcemit-preload.h" >/dev/null
 chown -R www-data:www-data "$WORK/wiki"
 
@@ -101,7 +110,7 @@ cat >"$WORK/php-conf.d/60-rcemit.ini" <<EOF
 ffi.enable=preload
 ffi.preload=$WORK/rcemit-preload.h
 opcache.enable=1
-opcache.preload=$REPO/php/preload.php
+opcache.preload=$EXT/php/preload.php
 opcache.preload_user=www-data
 EOF
 
@@ -113,7 +122,7 @@ use MediaWiki\\Extension\\RcEmit\\RcEmitLibrary;
 header( 'Content-Type: application/json' );
 \$out = [ 'pid' => getmypid(), 'preloaded' => class_exists( RcEmitLibrary::class, false ) ];
 try {
-	\$lib = RcEmitLibrary::load( '$LIB', '$REPO/include/rcemit.h' );
+	\$lib = RcEmitLibrary::load( '$LIB', '$EXT/include/rcemit.h' );
 	\$lib->flush( 2000 );
 	\$out += [ 'mode' => \$lib->mode(), 'stats' => \$lib->stats() ];
 } catch ( Throwable \$e ) {
@@ -143,7 +152,7 @@ LoadModule mime_module $M/mod_mime.so
 LoadModule dir_module $M/mod_dir.so
 LoadModule env_module $M/mod_env.so
 LoadModule alias_module $M/mod_alias.so
-LoadModule php_module $M/libphp8.2.so
+LoadModule php_module $M/libphp$PHPV.so
 StartServers $WORKERS
 MinSpareServers $((WORKERS - 1))
 MaxSpareServers $WORKERS

@@ -32,11 +32,12 @@ else
     mapfile -t targets < <(cargo fuzz list)
 fi
 
-# Seeds: the payloads MediaWiki 1.39 itself built for the golden tests, and a few feed configs.
+# Seeds: the payloads MediaWiki itself built for the golden tests (every version's cases-*.json), and a few feed
+# configs.
 python3 - <<'EOF'
-import base64, json, os
-cases = json.load(open("tests/goldens/cases.json"))
-payloads = [base64.b64decode(c["payload_b64"]) for run in cases["runs"] for c in run["cases"]]
+import base64, glob, json, os
+payloads = [base64.b64decode(c["payload_b64"]) for path in sorted(glob.glob("tests/goldens/cases*.json"))
+            for run in json.load(open(path))["runs"] for c in run["cases"]]
 def seed(target, name, data):
     os.makedirs(f"fuzz/corpus/{target}", exist_ok=True)
     with open(f"fuzz/corpus/{target}/seed-{name}", "wb") as f:

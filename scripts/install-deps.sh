@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what building and testing rcemit needs on Debian 12: PHP 8.2 CLI (FFI, pcntl, opcache), the
-# extensions MediaWiki's installer wants, Debian's MediaWiki 1.39 and PHPUnit 9.6, and a C compiler for the
-# C ABI test. Rust comes from rustup and is expected to be present (cargo on PATH).
+# Installs what building and testing rcemit needs on Debian: PHP CLI (FFI, pcntl, opcache), the extensions
+# MediaWiki's installer wants, Debian's MediaWiki and PHPUnit, and a C compiler for the C ABI test. Debian 12
+# (bookworm): PHP 8.2, MediaWiki 1.39, PHPUnit 9.6; Debian 13 (trixie): PHP 8.4, MediaWiki 1.43 (the PHP version
+# comes from scripts/php-version.sh). Rust comes from rustup and is expected to be present (cargo on PATH).
+# The MediaWiki 1.43 layer of the tests runs in a trixie chroot that scripts/trixie-chroot.sh builds.
 set -euo pipefail
+. "$(dirname "$0")/php-version.sh"
+PHPV=$(rcemit_php_version)
 packages=(
-  php8.2-cli php8.2-opcache php8.2-sqlite3 php8.2-xml php8.2-mbstring php8.2-intl php8.2-curl
-  mediawiki phpunit gcc libc6-dev python3
+  "php$PHPV-cli" "php$PHPV-opcache" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring" "php$PHPV-intl"
+  "php$PHPV-curl" mediawiki phpunit gcc libc6-dev python3
 )
 missing=()
 for p in "${packages[@]}"; do

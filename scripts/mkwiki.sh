@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# mkwiki.sh — creates a throwaway MediaWiki 1.39 wiki on SQLite from Debian's `mediawiki` package.
+# mkwiki.sh — creates a throwaway MediaWiki wiki on SQLite from Debian's `mediawiki` package (1.39 on Debian 12,
+# 1.43 on Debian 13; the PHP packages' version comes from scripts/php-version.sh).
 #
 # Usage: scripts/mkwiki.sh DIR [PORT]
 #   DIR   directory for the wiki (created; must not already hold a LocalSettings.php)
@@ -22,7 +23,7 @@
 #                       api.php answers; idempotent
 #   stop                stops that server (by its recorded pid only)
 #
-# How MediaWiki 1.39 finds DIR/LocalSettings.php (includes/BootstrapHelperFunctions.php,
+# How MediaWiki 1.39 and 1.43 find DIR/LocalSettings.php (includes/BootstrapHelperFunctions.php,
 # wfDetectLocalSettingsFile): the constant MW_CONFIG_FILE if already defined (maintenance scripts define it from
 # --conf), otherwise the environment variable MW_CONFIG_FILE (a path containing "/" is used as is), otherwise
 # $IP/LocalSettings.php (Debian symlinks that to /etc/mediawiki/LocalSettings.php). `mw` and `serve` export
@@ -39,7 +40,9 @@ die() { echo "mkwiki: $*" >&2; exit 1; }
 [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: mkwiki.sh DIR [PORT]"
 
 MW=/usr/share/mediawiki
-packages=(php8.2-cli php8.2-sqlite3 php8.2-xml php8.2-mbstring php8.2-intl mediawiki python3)
+. "$(dirname "$0")/php-version.sh"
+PHPV=$(rcemit_php_version)
+packages=("php$PHPV-cli" "php$PHPV-sqlite3" "php$PHPV-xml" "php$PHPV-mbstring" "php$PHPV-intl" mediawiki python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

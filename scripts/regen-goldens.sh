@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# regen-goldens.sh — regenerates tests/goldens/cases.json from real MediaWiki 1.39 (the only writer of goldens).
+# regen-goldens.sh — regenerates tests/goldens/cases-<MediaWiki major.minor>.json from the real MediaWiki
+# installed where it runs (the only writer of goldens): tests/goldens/cases-1.39.json on the Debian 12 host,
+# tests/goldens/cases-1.43.json in the trixie chroot (`make goldens-143`, i.e.
+# scripts/trixie-chroot.sh run bash scripts/regen-goldens.sh). The version is the wiki's own MW_VERSION.
 #
 # Usage: bash scripts/regen-goldens.sh            (KEEP=1 keeps the throwaway wikis and prints where)
 #
@@ -29,7 +32,10 @@ python3 "$REPO/scripts/goldens/drive.py" nopatrol "$WORK/nopatrol" "$WORK/nopatr
 python3 "$REPO/scripts/goldens/drive.py" nppatrol "$WORK/nppatrol" "$WORK/nppatrol.json" --no-rc-patrol
 
 mkdir -p "$REPO/tests/goldens"
-python3 - "$WORK/patrol.json" "$WORK/nopatrol.json" "$WORK/nppatrol.json" >"$REPO/tests/goldens/cases.json.new" <<'EOF'
+VERSION=$(python3 -c 'import json, sys; print(".".join(json.load(open(sys.argv[1]))["context"]["mediawiki_version"].split(".")[:2]))' "$WORK/patrol.json")
+[[ "$VERSION" =~ ^1\.[0-9]+$ ]] || { echo "regen-goldens: unexpected MediaWiki version $VERSION" >&2; exit 1; }
+OUT=tests/goldens/cases-$VERSION.json
+python3 - "$WORK/patrol.json" "$WORK/nopatrol.json" "$WORK/nppatrol.json" >"$REPO/$OUT.new" <<'EOF'
 import json, sys
 runs = [json.load(open(p)) for p in sys.argv[1:]]
 print(json.dumps({
@@ -40,5 +46,5 @@ print(json.dumps({
     "runs": runs,
 }, ensure_ascii=False, indent=1))
 EOF
-mv "$REPO/tests/goldens/cases.json.new" "$REPO/tests/goldens/cases.json"
-echo "regen-goldens: wrote tests/goldens/cases.json" >&2
+mv "$REPO/$OUT.new" "$REPO/$OUT"
+echo "regen-goldens: wrote $OUT (MediaWiki $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["context"]["mediawiki_version"])' "$WORK/patrol.json"))" >&2

@@ -11,3 +11,6 @@ pub mod ffi;
 pub mod format;
 pub mod payload;
 pub mod sender;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;

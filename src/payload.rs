@@ -1,34 +1,7 @@
-//! The wire encoding PHP hands to Rust for one recent change (payload version 2).
-//!
-//! PHP builds it with a single `pack()` call and no escaping, so it costs well under a microsecond on the
-//! request thread; every string is length-prefixed, so no byte inside a title or summary (separators, NUL,
-//! invalid UTF-8) can shift another field. All integers are little-endian.
-//!
-//! ```text
-//! offset  size        field
-//! 0       4           magic "RCE" followed by the version byte 0x02          pack 'a4'
-//! 4       12 x 8      u64 LE each, read as i64 (two's complement):          pack 'P12'
-//!                       rc_id, rc_type, namespace, page_id (rc_cur_id), this_oldid, last_oldid,
-//!                       user_id (0 = anonymous), old_len, new_len, log_id, rc_patrolled (0|1|2), flags
-//! 100     14 x var    u32 LE byte length, then the bytes:                     pack 'Va*' each
-//!                       timestamp (TS_MW, "YYYYMMDDHHMMSS", UTC), title (prefixed text), user,
-//!                       comment, log_type, log_action, action_comment,
-//!                       log_params_raw (JSON, empty = absent), log_params_api (JSON, empty = absent),
-//!                       tags (a list: each tag as u32 LE length + bytes, concatenated), sha1, parsed_comment,
-//!                       notify_url, title_url (each read only when its FLAG_HAS_* bit is set)
-//! end                 no trailing bytes
-//! ```
-//!
-//! `flags` bits: see the `FLAG_*` constants. Integers that MediaWiki may store as NULL (`old_len`,
-//! `new_len`) carry a flag saying so, because PHP's `pack()` turns NULL into 0. Log fields are read only for
-//! log rows (`rc_type` 3). The JSON fields are produced by PHP's `json_encode` with
-//! `JSON_INVALID_UTF8_SUBSTITUTE`; they are only present on log rows, so edits never pay for JSON encoding.
-//!
-//! `notify_url` and `title_url` are sent only when MediaWiki's own value can differ from the one the library
-//! computes from the feed's context: when a handler of the `IRCLineURL` hook (notify_url) or of a URL hook
-//! (`GetLocalURL`, `GetCanonicalURL`, ...; title_url) is registered. `FLAG_PART_FAILED` says that PHP failed
-//! to compute an optional part (sha1, parsedcomment, the API's log params): the event is sent without it and
-//! counted in `part_failures`.
+//! The wire encoding PHP hands to Rust for one recent change (payload version 2), specified in
+//! docs/payload.md: a magic and version byte, twelve little-endian 64-bit integers (ids, lengths, flags) and
+//! fourteen length-prefixed strings. PHP builds it with a single `pack()` call and no escaping, so it costs well
+//! under a microsecond on the request thread.
 //!
 //! Decoding never panics: a malformed payload is a [`DecodeError`] whose [`DecodeError::reason`] names the
 //! cause for counters and logs. Invalid UTF-8 inside strings is not an error: it is replaced by U+FFFD.

@@ -17,7 +17,8 @@ use common::{config, edit, listener, recv, uri};
 use rcemit::feed::{Feed, MAX_DATAGRAM};
 use rcemit::payload;
 use rcemit::sender::stats::rcemit_stats;
-use rcemit::sender::{self, destinations, test_hooks, EmitError, MAX_PAYLOAD, MAX_QUEUE_BYTES};
+use rcemit::sender::{self, destinations, EmitError, MAX_PAYLOAD, MAX_QUEUE_BYTES};
+use rcemit::testing::sender as test_hooks;
 use serde_json::Value;
 
 const FLUSH: Duration = Duration::from_secs(5);
@@ -125,7 +126,7 @@ fn receiver_goes_away_and_comes_back(ip: &str) {
 }
 
 fn name_fails_then_resolves() {
-    assert!(destinations::replace_resolver(test_resolver));
+    assert!(test_hooks::replace_resolver(test_resolver));
     let receiver = listener("127.0.0.1");
     let port = receiver.local_addr().unwrap().port();
     let feed = open(&config(&format!("udp://{NAME}:{port}"), "json"));

@@ -1,6 +1,7 @@
-//! Golden tests: every formatter against what MediaWiki 1.39 itself produced.
+//! Golden tests: every formatter against what MediaWiki 1.39 and 1.43 themselves produced.
 //!
-//! `tests/goldens/cases.json` is written only by `scripts/regen-goldens.sh`: for each recorded change it holds
+//! `tests/goldens/cases-<version>.json`, one per supported MediaWiki version, is written only by
+//! `scripts/regen-goldens.sh` (run on the host for 1.39, in the trixie chroot for 1.43): for each recorded change it holds
 //! the payload PHP built (php/src/PayloadBuilder.php) and the datagram each of core's feeds sent (json, xml,
 //! irc, with and without feed options and prefix framing), plus api.php's `<rc>` element with `wikiid`
 //! appended (xmlrc). This test decodes each payload, renders it in every feed's format with that run's feed
@@ -17,16 +18,28 @@ use rcemit::format::Format;
 use rcemit::payload;
 use serde_json::Value;
 
-fn goldens() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/cases.json");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).expect("cases.json is JSON")
+/// The MediaWiki versions whose goldens must be present and pass.
+const VERSIONS: [&str; 2] = ["1.39", "1.43"];
+
+/// Each version's golden file.
+fn goldens() -> Vec<(&'static str, Value)> {
+    VERSIONS
+        .iter()
+        .map(|version| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("tests/goldens/cases-{version}.json"));
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
+            (*version, value)
+        })
+        .collect()
 }
 
 fn b64(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .expect("valid base64 in cases.json")
+        .expect("valid base64 in the goldens")
 }
 
 fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
@@ -70,6 +83,21 @@ fn context(run: &Value, feed: &Value) -> FeedContext {
     }
 }
 
+/// Every (run, case) of a golden file.
+fn cases(goldens: &Value) -> impl Iterator<Item = (&Value, &Value)> {
+    goldens["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .flat_map(|run| {
+            run["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .map(move |case| (run, case))
+        })
+}
+
 /// What MediaWiki sent: `None` when the feed sent nothing for this change.
 fn expected(value: &Value) -> Option<Vec<u8>> {
     match value {
@@ -89,15 +117,14 @@ fn escaped(bytes: Option<&[u8]>) -> String {
 
 #[test]
 fn every_golden_payload_decodes() {
-    let goldens = goldens();
     let mut failures = Vec::new();
-    for run in goldens["runs"].as_array().expect("runs") {
-        for case in run["cases"].as_array().expect("cases") {
+    for (version, goldens) in goldens() {
+        for (run, case) in cases(&goldens) {
             let bytes = b64(str_of(case, "payload_b64"));
             match payload::decode(&bytes) {
                 Ok(event) => assert_eq!(event.rc_id, case["rc_id"].as_i64().expect("rc_id")),
                 Err(e) => failures.push(format!(
-                    "{} / {}: {e}",
+                    "{version} / {} / {}: {e}",
                     str_of(run, "name"),
                     str_of(case, "name")
                 )),
@@ -113,13 +140,20 @@ fn every_golden_payload_decodes() {
 
 #[test]
 fn formatters_match_mediawiki() {
-    let goldens = goldens();
     let only = std::env::var("RCEMIT_GOLDEN_FEED").ok();
 
     let (mut compared, mut mismatches) = (0usize, 0usize);
     let mut per_feed: Vec<(String, usize, usize)> = Vec::new();
-    for run in goldens["runs"].as_array().expect("runs") {
-        let run_name = str_of(run, "name");
+    let all = goldens();
+    for run in all
+        .iter()
+        .flat_map(|(_, g)| g["runs"].as_array().expect("runs"))
+    {
+        let run_name = &format!(
+            "{} {}",
+            str_of(&run["context"], "mediawiki_version"),
+            str_of(run, "name")
+        );
         for feed in run["feeds"].as_array().expect("feeds") {
             let feed_name = str_of(feed, "name");
             if only.as_deref().is_some_and(|f| !feed_name.contains(f)) {
@@ -159,7 +193,7 @@ fn formatters_match_mediawiki() {
 
     println!("\ngolden results (matching / compared):");
     for (name, ok, total) in &per_feed {
-        println!("  {name:<28} {ok:>3} / {total}");
+        println!("  {name:<36} {ok:>3} / {total}");
     }
     assert!(compared > 0, "no golden case was compared");
     assert_eq!(

@@ -44,6 +44,8 @@ fn header_is_declarations_only() {
     for name in [
         "rcemit_feed_open",
         "rcemit_feed_emit",
+        "rcemit_feed_queue",
+        "rcemit_wake",
         "rcemit_stats_read",
         "rcemit_flush",
         "rcemit_shutdown",

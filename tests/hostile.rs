@@ -1,15 +1,13 @@
 //! Hostile text cannot forge structure: for every format, a title, user name, summary, parsed summary, log
 //! action comment, log type/action, tag or log parameter holding quotes, markup, `]]>`, tabs, line breaks,
 //! NUL, every C0 control, U+FFFE/U+FFFF, IRC colour codes or invalid UTF-8 gives output that real parsers
-//! (the strict quick-xml reader in common/xml_tree.rs, serde_json) read as the same structure (same elements,
+//! (the strict quick-xml reader rcemit::testing::xml_tree, serde_json) read as the same structure (same elements,
 //! attributes, keys, in the same order) as a plain value, and carries the value itself where the format can
 //! (JSON exactly; XML attribute values with only XML-forbidden characters replaced by U+FFFD). IRC output is
 //! exactly one line, and with the usual `#channel<TAB>` prefix the first tab of the datagram is the
 //! prefix's, so an RC2UDP-style relay (split at the first tab, then strip CR/LF) always finds the channel.
 
 mod common;
-#[path = "common/xml_tree.rs"]
-mod xml_tree;
 
 use common::{edit, log};
 use rcemit::context::{FeedContext, PacketLayout, XmlrcProps};
@@ -19,69 +17,12 @@ use rcemit::feed::size::Fit;
 use rcemit::feed::Feed;
 use rcemit::format::Format;
 use rcemit::payload;
+use rcemit::testing::hostile;
+use rcemit::testing::xml_tree::{self, is_xml_char};
 use serde_json::{json, Value};
-use xml_tree::is_xml_char;
 
 const PLAIN: &str = "plain";
 const PREFIX: &[u8] = b"#en.wikipedia\t";
-
-fn nasty() -> Vec<String> {
-    let mut list: Vec<String> = [
-        "\"",
-        "'",
-        "\"'\"'",
-        "<",
-        ">",
-        "&",
-        "]]>",
-        "\t",
-        "\n",
-        "\r",
-        "\r\n",
-        "\0",
-        "\u{FFFE}",
-        "\u{FFFF}",
-        "\u{FFFE}x\u{FFFF}",
-        "\x03",
-        "\x0304,07red\x03 \x02bold\x0f",
-        "a\"b='c'",
-        "\" evil=\"1",
-        "' evil='1",
-        "\"/><evil x=\"",
-        "</rc><rc type=\"evil\">",
-        "</recentchange><recentchange>",
-        "<![CDATA[x]]>",
-        "<!-- x -->",
-        "<?pi x?>",
-        "&amp;",
-        "&#1;",
-        "&#0;",
-        "&#x7;",
-        "&lt;",
-        "&nbsp;",
-        "&bogus;",
-        "\",\"evil\":\"1",
-        "\\\",\\\"evil\\\":\\\"",
-        "\\u0022",
-        "}{\"evil\":1}",
-        "x\ny PRIVMSG #c :evil",
-        "x\r\nPRIVMSG #c :evil",
-        "#chan\tevil",
-        "\tleading tab",
-        "\u{2028}\u{2029}\u{85}",
-        "\u{10FFFF}\u{D7FF}\u{E000}\u{FFFD}",
-        "[[Foo]] [[:Bar|baz]]",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for c in 1..0x20u8 {
-        list.push(format!("a{}b", c as char));
-    }
-    list.push((1..0x20u8).map(char::from).collect());
-    list.push("ä€😀<&\"'>".repeat(3000));
-    list
-}
 
 /// A context with every xmlrc property on, so every field is in the `<rc>` element.
 fn context() -> FeedContext {
@@ -249,7 +190,7 @@ fn no_field_can_forge_xml_structure() {
     for format in [Format::Xmlrc, Format::Xml] {
         for field in fields() {
             let baseline = xml(format, &with(&field, PLAIN)).shape();
-            for value in nasty() {
+            for value in hostile::strings() {
                 let root = xml(format, &with(&field, &value));
                 assert_eq!(
                     root.shape(),
@@ -278,7 +219,7 @@ fn xml_attribute_values_carry_the_text() {
         else {
             continue;
         };
-        for value in nasty() {
+        for value in hostile::strings() {
             let event = with(&field, &value);
             for (format, attr) in [(Format::Xmlrc, rc_attr), (Format::Xml, packet_attr)] {
                 if attr.is_empty() {
@@ -301,7 +242,7 @@ fn xml_attribute_values_carry_the_text() {
 fn no_field_can_forge_json_keys_and_values_arrive_intact() {
     for field in fields() {
         let baseline = json_shape(&json_packet(&with(&field, PLAIN)));
-        for value in nasty() {
+        for value in hostile::strings() {
             let packet = json_packet(&with(&field, &value));
             assert_eq!(json_shape(&packet), baseline, "{}: {value:?}", field.name);
             let key = match field.name {
@@ -321,7 +262,7 @@ fn no_field_can_forge_json_keys_and_values_arrive_intact() {
 #[test]
 fn no_field_can_forge_a_second_irc_line() {
     for field in fields() {
-        for value in nasty() {
+        for value in hostile::strings() {
             irc_datagram(&with(&field, &value));
         }
     }
@@ -330,7 +271,7 @@ fn no_field_can_forge_a_second_irc_line() {
 #[test]
 fn framed_xml_and_json_lines_all_carry_the_prefix() {
     for format in [Format::Xmlrc, Format::Xml, Format::Json] {
-        for value in nasty() {
+        for value in hostile::strings() {
             let event = with(&fields()[2], &value);
             let text = format.render(&event, &context()).unwrap();
             let datagram = frame(Some(PREFIX), &text);
@@ -349,7 +290,7 @@ fn framed_xml_and_json_lines_all_carry_the_prefix() {
 fn hostile_log_param_keys_stay_well_formed() {
     // Keys become element and attribute names in the XML formats (mangled where XML does not allow them)
     // and stay keys, exactly, in JSON.
-    for value in nasty() {
+    for value in hostile::strings() {
         let mut event = log();
         let params = json!({ value.clone(): value, "4::target": {(value.clone() + "x"): [value]} });
         let info = event.log.as_mut().unwrap();

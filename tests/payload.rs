@@ -1,8 +1,8 @@
 //! Payload v1 decoding: round trips and every kind of malformed input.
 
 use rcemit::event::{ChangeType, Event, LogInfo};
-use rcemit::format::samples::edit;
 use rcemit::payload::{decode, encode, DecodeError, INT_COUNT, STRING_COUNT};
+use rcemit::testing::samples::edit;
 use serde_json::json;
 
 fn log_event() -> Event {

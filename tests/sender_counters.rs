@@ -10,7 +10,8 @@ use common::{config, edit, listener, uri};
 use rcemit::feed::Feed;
 use rcemit::payload;
 use rcemit::sender::stats::rcemit_stats;
-use rcemit::sender::{self, test_hooks, EmitError};
+use rcemit::sender::{self, EmitError};
+use rcemit::testing::sender as test_hooks;
 use serde_json::Value;
 
 const FLUSH: Duration = Duration::from_secs(5);

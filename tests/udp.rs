@@ -148,3 +148,39 @@ fn garbage_handles_are_unknown_feeds() {
         );
     }
 }
+
+/// A change queued without a wake (rcemit_feed_queue) leaves when the sender is woken, and by itself within
+/// the sender's idle check when nobody wakes it; both arrive intact.
+#[test]
+fn queued_changes_leave_on_wake_or_by_themselves() {
+    let socket = listener("127.0.0.1");
+    let (handle, feed) = open(&config(&uri(&socket, None), "json"));
+    let event = edit();
+    let expected = feed.frame(&feed.render(&event).unwrap());
+    socket.set_read_timeout(Some(FLUSH)).unwrap();
+
+    sender::queue(handle, &payload::encode(&event)).unwrap();
+    sender::wake();
+    assert_eq!(
+        recv(&socket).as_deref(),
+        Some(&expected[..]),
+        "after a wake"
+    );
+
+    let start = std::time::Instant::now();
+    sender::queue(handle, &payload::encode(&event)).unwrap();
+    assert_eq!(
+        recv(&socket).as_deref(),
+        Some(&expected[..]),
+        "without a wake"
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited < sender::runtime::IDLE_CHECK + Duration::from_millis(500),
+        "an unwoken change waited {waited:?}"
+    );
+    assert_eq!(
+        sender::queue(9999, &payload::encode(&event)),
+        Err(sender::EmitError::UnknownFeed)
+    );
+}

@@ -5,8 +5,9 @@
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use rcemit::feed::{Feed, CONFIG_KEYS};
+use rcemit::feed::Feed;
 use rcemit::ffi::{rcemit_feed_open, rcemit_result};
+use rcemit::testing::config_keys::feed_config_keys;
 use rcemit_fuzz::gen;
 use serde_json::{Map, Value};
 
@@ -14,7 +15,7 @@ fn config(u: &mut Unstructured) -> Result<Vec<u8>> {
     let mut map = Map::new();
     for _ in 0..u.int_in_range(0..=8)? {
         let key = match u.ratio(7, 8)? {
-            true => u.choose(&CONFIG_KEYS)?.to_string(),
+            true => u.choose(feed_config_keys())?.to_string(),
             false => gen::text(u)?,
         };
         let value = match u.int_in_range(0..=6)? {

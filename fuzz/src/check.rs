@@ -9,7 +9,7 @@ use rcemit::feed::Feed;
 use rcemit::format::Format;
 use serde_json::Value;
 
-use crate::xml_tree;
+use rcemit::testing::xml_tree;
 
 /// The structure of one rendered text: element and attribute names (XML), nested keys (JSON), or nothing
 /// for IRC, where there is no structure beyond the single line.

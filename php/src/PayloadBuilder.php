@@ -18,7 +18,7 @@ use TitleValue;
 use Throwable;
 
 /**
- * Turns a RecentChange into rcemit's payload v2 (layout: src/payload.rs in the rcemit crate).
+ * Turns a RecentChange into rcemit's payload v2 (layout: docs/payload.md in the rcemit repository).
  *
  * Runs inside the save request, so the edit path is one pack() call over attributes RecentChange::save() has
  * already set: no JSON, no database query, no message formatting. Where each field comes from (MW 1.39):

@@ -85,6 +85,13 @@ class RcEmitFeed extends RCFeed {
 	private static $payloadParts = 0;
 	/** @var bool|null Whether this wiki's changes may be published (see wikiIsPublishable()) */
 	private static $publishable = null;
+	/**
+	 * @var bool|null Whether notify() queues without waking the sender and wakes it once when the request
+	 *  ends, after its response (web SAPIs; see wakeAfterResponse())
+	 */
+	private static $wakeAfterResponse = null;
+	/** @var bool Whether the wake-up is registered for this request */
+	private static $wakeRegistered = false;
 
 	/** @var array */
 	private $params;
@@ -124,8 +131,15 @@ class RcEmitFeed extends RCFeed {
 			if ( !$feed ) {
 				return false;
 			}
-			return $feed[0]->emit( $feed[1], self::payload( $rc, $actionComment, $feed[2] ) )
-				=== RcEmitLibrary::RESULT_OK;
+			$payload = self::payload( $rc, $actionComment, $feed[2] );
+			if ( !( self::$wakeAfterResponse ?? ( self::$wakeAfterResponse = PHP_SAPI !== 'cli' ) ) ) {
+				return $feed[0]->emit( $feed[1], $payload ) === RcEmitLibrary::RESULT_OK;
+			}
+			if ( !self::$wakeRegistered ) {
+				self::$wakeRegistered = true;
+				register_shutdown_function( [ self::class, 'wakeSender' ] );
+			}
+			return $feed[0]->queue( $feed[1], $payload ) === RcEmitLibrary::RESULT_OK;
 		} catch ( Throwable $e ) {
 			try {
 				self::emitter()->warnOnce( 'notify:' . get_class( $e ),
@@ -134,6 +148,37 @@ class RcEmitFeed extends RCFeed {
 				// Never break the edit, not even when logging fails.
 			}
 			return false;
+		}
+	}
+
+	/**
+	 * Chooses when the sender thread is woken. Waking a sleeping thread is a system call, most of what
+	 * handing a change over costs; a web request (the default outside the CLI) therefore only queues its
+	 * changes and wakes the sender once, from a shutdown function, which PHP runs after MediaWiki has sent
+	 * the response (fastcgi_finish_request() or its flush). The library sends a change nobody woke it for
+	 * within a second anyway. The CLI (maintenance scripts, the job runner) wakes it on every change.
+	 *
+	 * @param bool $on
+	 */
+	public static function wakeAfterResponse( bool $on ): void {
+		self::$wakeAfterResponse = $on;
+	}
+
+	/** Wakes the sender for the changes this request queued (registered by notify()). */
+	public static function wakeSender(): void {
+		self::$wakeRegistered = false;
+		try {
+			$library = self::emitter()->library();
+			if ( $library ) {
+				$library->wake();
+			}
+		} catch ( Throwable $e ) {
+			try {
+				self::emitter()->warnOnce( 'wake', 'RcEmit could not wake its sender (queued changes leave ' .
+					'within a second anyway): {cause}', $e );
+			} catch ( Throwable $ignored ) {
+				// Never break the end of a request, not even when logging fails.
+			}
 		}
 	}
 

@@ -363,14 +363,31 @@ final class RcEmitLibrary {
 	}
 
 	/**
-	 * Hands one payload to the feed's background sender. Never blocks; one FFI call.
+	 * Hands one payload to the feed's background sender and wakes it. Never blocks; one FFI call.
 	 *
 	 * @param int $feed Handle from openFeed()
-	 * @param string $payload Payload v1 (see src/payload.rs)
+	 * @param string $payload Payload v2 (see docs/payload.md)
 	 * @return int RESULT_OK, or the code saying why the event was dropped (the library counts it)
 	 */
 	public function emit( int $feed, string $payload ): int {
 		return $this->ffi->rcemit_feed_emit( $feed, $payload, strlen( $payload ) );
+	}
+
+	/**
+	 * Like emit(), without waking the sender (no system call): the event leaves at the next wake(), emit()
+	 * or flush() of the process, or within a second.
+	 *
+	 * @param int $feed Handle from openFeed()
+	 * @param string $payload Payload v2 (see docs/payload.md)
+	 * @return int RESULT_OK, or the code saying why the event was dropped (the library counts it)
+	 */
+	public function queue( int $feed, string $payload ): int {
+		return $this->ffi->rcemit_feed_queue( $feed, $payload, strlen( $payload ) );
+	}
+
+	/** Wakes the sender so that what queue() queued leaves now; cheap when it is awake. */
+	public function wake(): void {
+		$this->ffi->rcemit_wake();
 	}
 
 	/**

@@ -8,6 +8,7 @@ namespace MediaWiki\Extension\RcEmit\Tests;
 use MediaWiki\Extension\RcEmit\Emitter;
 use MediaWiki\Extension\RcEmit\RcEmitException;
 use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use PHPUnit\Framework\Attributes\CoversClass;
 use PHPUnit\Framework\TestCase;
 
 /**
@@ -17,7 +18,11 @@ use PHPUnit\Framework\TestCase;
  *
  * @covers \MediaWiki\Extension\RcEmit\Emitter
  * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
+ *
+ * Metadata twice, as the other tests: attributes for PHPUnit 10+ (trixie), annotations for PHPUnit 9.6.
  */
+#[CoversClass( Emitter::class )]
+#[CoversClass( RcEmitLibrary::class )]
 class AdminPathTest extends TestCase {
 	private static function library(): RcEmitLibrary {
 		return RcEmitLibrary::load( TestSupport::libraryPath(), TestSupport::headerPath() );

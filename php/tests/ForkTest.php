@@ -5,6 +5,8 @@
 
 namespace MediaWiki\Extension\RcEmit\Tests;
 
+use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use PHPUnit\Framework\Attributes\CoversClass;
 use PHPUnit\Framework\TestCase;
 
 /**
@@ -12,7 +14,11 @@ use PHPUnit\Framework\TestCase;
  * own sender and delivers its events; the parent keeps working.
  *
  * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
+ *
+ * Metadata twice: the attributes for PHPUnit 10+ (trixie's 11.5, which deprecates doc-comment metadata and
+ * ignores it where attributes exist), the annotations for PHPUnit 9.6 (bookworm), which ignores attributes.
  */
+#[CoversClass( RcEmitLibrary::class )]
 class ForkTest extends TestCase {
 	public function testChildDeliversItsEvents(): void {
 		$listener = new UdpListener();

@@ -5,6 +5,9 @@
 
 namespace MediaWiki\Extension\RcEmit\Tests;
 
+use MediaWiki\Extension\RcEmit\Emitter;
+use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use PHPUnit\Framework\Attributes\CoversClass;
 use PHPUnit\Framework\TestCase;
 
 /**
@@ -13,7 +16,12 @@ use PHPUnit\Framework\TestCase;
  *
  * @covers \MediaWiki\Extension\RcEmit\Emitter
  * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
+ *
+ * Metadata twice: the attributes for PHPUnit 10+ (trixie's 11.5, which deprecates doc-comment metadata and
+ * ignores it where attributes exist), the annotations for PHPUnit 9.6 (bookworm), which ignores attributes.
  */
+#[CoversClass( Emitter::class )]
+#[CoversClass( RcEmitLibrary::class )]
 class LoadFailureTest extends TestCase {
 	private static function runFixture( array $params, array $ini = [], bool $noIni = false ): array {
 		$params += [ 'lib' => TestSupport::libraryPath(), 'header' => TestSupport::headerPath(),

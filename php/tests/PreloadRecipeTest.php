@@ -5,16 +5,24 @@
 
 namespace MediaWiki\Extension\RcEmit\Tests;
 
+use MediaWiki\Extension\RcEmit\Emitter;
 use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use PHPUnit\Framework\Attributes\CoversClass;
 use PHPUnit\Framework\TestCase;
 
 /**
  * The production recipe run for real: `php -S` (a SAPI other than cli, so ffi.enable=preload restricts the FFI
- * API) with ffi.preload naming the written preload header and opcache.preload compiling the wrapper.
+ * API) with ffi.preload naming the written preload header and opcache.preload compiling the wrapper. The server
+ * reads the staged copy (TestSupport::stage()): it preloads, or runs, as `nobody`.
  *
  * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
  * @covers \MediaWiki\Extension\RcEmit\Emitter
+ *
+ * Metadata twice: the attributes for PHPUnit 10+ (trixie's 11.5, which deprecates doc-comment metadata and
+ * ignores it where attributes exist), the annotations for PHPUnit 9.6 (bookworm), which ignores attributes.
  */
+#[CoversClass( RcEmitLibrary::class )]
+#[CoversClass( Emitter::class )]
 class PreloadRecipeTest extends TestCase {
 	/** @var string */
 	private $dir;
@@ -46,7 +54,7 @@ class PreloadRecipeTest extends TestCase {
 			$ini['ffi.preload'] = $this->header;
 		}
 		if ( $opcachePreload ) {
-			$ini['opcache.preload'] = dirname( __DIR__ ) . '/preload.php';
+			$ini['opcache.preload'] = TestSupport::phpDir() . '/preload.php';
 			// PHP refuses to preload as root unless told which user to preload as.
 			if ( function_exists( 'posix_geteuid' ) && posix_geteuid() === 0 ) {
 				$ini['opcache.preload_user'] = 'nobody';
@@ -56,7 +64,7 @@ class PreloadRecipeTest extends TestCase {
 	}
 
 	private function request( array $ini, array $query, array $wrapper = [] ): array {
-		$this->server = TestSupport::startServer( $ini, [ __DIR__ . '/fixtures/emitter.php' ],
+		$this->server = TestSupport::startServer( $ini, [ TestSupport::phpDir() . '/tests/fixtures/emitter.php' ],
 			"{$this->dir}/server.log", null, null, $wrapper );
 		$body = TestSupport::get( $this->server, $query + [ 'lib' => TestSupport::libraryPath(),
 			'header' => TestSupport::headerPath(), 'uri' => 'udp://127.0.0.1:9' ] );

@@ -7,13 +7,18 @@ namespace MediaWiki\Extension\RcEmit\Tests;
 
 use MediaWiki\Extension\RcEmit\RcEmitException;
 use MediaWiki\Extension\RcEmit\RcEmitLibrary;
+use PHPUnit\Framework\Attributes\CoversClass;
 use PHPUnit\Framework\TestCase;
 
 /**
  * The FFI wrapper in this (CLI) process: FFI::cdef loading, feeds, emitting, stats, errors.
  *
  * @covers \MediaWiki\Extension\RcEmit\RcEmitLibrary
+ *
+ * Metadata twice: the attributes for PHPUnit 10+ (trixie's 11.5, which deprecates doc-comment metadata and
+ * ignores it where attributes exist), the annotations for PHPUnit 9.6 (bookworm), which ignores attributes.
  */
+#[CoversClass( RcEmitLibrary::class )]
 class RcEmitLibraryTest extends TestCase {
 	private static function library(): RcEmitLibrary {
 		return RcEmitLibrary::load( TestSupport::libraryPath(), TestSupport::headerPath() );

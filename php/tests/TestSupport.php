@@ -12,16 +12,16 @@ use RuntimeException;
  * Paths, a loopback UDP listener, child PHP processes and a payload encoder shared by the tests and fixtures.
  */
 final class TestSupport {
+	/** @var string|null The staged copy (stage()), once made */
+	private static $stage = null;
+
+	/** The checkout (or, in a fixture run from the staged copy, that copy). */
 	public static function repo(): string {
 		return dirname( __DIR__, 2 );
 	}
 
-	/** The library under test: $RCEMIT_LIBRARY, else the release build, else the debug build. */
-	public static function libraryPath(): string {
-		$env = getenv( 'RCEMIT_LIBRARY' );
-		if ( $env ) {
-			return $env;
-		}
+	/** The library built in the checkout: the release build, else the debug build. */
+	private static function builtLibrary(): string {
 		$repo = self::repo();
 		foreach ( [ 'release', 'debug' ] as $profile ) {
 			if ( is_file( "$repo/target/$profile/librcemit.so" ) ) {
@@ -31,9 +31,55 @@ final class TestSupport {
 		throw new RuntimeException( 'librcemit.so is not built: run `cargo build --release` first' );
 	}
 
-	/** The header of the library under test: $RCEMIT_HEADER, else include/rcemit.h. */
+	/**
+	 * A world-readable copy of what unprivileged processes read (scripts/stage.sh: php/, the library, the C
+	 * header), made once per PHPUnit run in the temporary directory and removed at its end. The tests run PHP
+	 * as `nobody` (php -S under setpriv, and opcache.preload_user when root), which cannot read a checkout kept
+	 * in a private (mode 0700) directory; so servers, fixtures, preload.php and the wikis' extension.json are
+	 * taken from here, and the tests do not depend on where the checkout lives.
+	 */
+	public static function stage(): string {
+		if ( is_file( self::repo() . '/.rcemit-stage' ) ) {
+			return self::repo();
+		}
+		if ( self::$stage === null ) {
+			$dir = self::tempDir( 'stage' );
+			$cmd = [ 'bash', self::repo() . '/scripts/stage.sh', "$dir/copy",
+				getenv( 'RCEMIT_LIBRARY' ) ?: self::builtLibrary() ];
+			$proc = proc_open( $cmd, [ 1 => [ 'pipe', 'w' ], 2 => [ 'pipe', 'w' ] ], $pipes );
+			$out = stream_get_contents( $pipes[1] ) . stream_get_contents( $pipes[2] );
+			fclose( $pipes[1] );
+			fclose( $pipes[2] );
+			if ( proc_close( $proc ) !== 0 ) {
+				throw new RuntimeException( "scripts/stage.sh failed: $out" );
+			}
+			if ( getenv( 'RCEMIT_HEADER' ) ) {
+				copy( getenv( 'RCEMIT_HEADER' ), "$dir/copy/include/rcemit.h" );
+			}
+			$pid = getmypid();
+			register_shutdown_function( static function () use ( $dir, $pid ) {
+				if ( getmypid() === $pid ) {
+					self::removeTree( $dir );
+				}
+			} );
+			self::$stage = "$dir/copy";
+		}
+		return self::$stage;
+	}
+
+	/** The staged php/ directory (extension.json, preload.php, src/, maintenance/, tests/fixtures/). */
+	public static function phpDir(): string {
+		return self::stage() . '/php';
+	}
+
+	/** The library under test, staged: $RCEMIT_LIBRARY, else the release build, else the debug build. */
+	public static function libraryPath(): string {
+		return self::stage() . '/target/release/librcemit.so';
+	}
+
+	/** The header of the library under test, staged: $RCEMIT_HEADER, else include/rcemit.h. */
 	public static function headerPath(): string {
-		return getenv( 'RCEMIT_HEADER' ) ?: self::repo() . '/include/rcemit.h';
+		return self::stage() . '/include/rcemit.h';
 	}
 
 	/** A writable scratch directory, removed by the caller's tearDown via removeTree(). */
@@ -60,7 +106,7 @@ final class TestSupport {
 	}
 
 	/**
-	 * A payload v2 (src/payload.rs) for an edit, with the given fields overridden.
+	 * A payload v2 (docs/payload.md) for an edit, with the given fields overridden.
 	 *
 	 * @param array $f rc_id, title, user, comment, namespace, ...
 	 * @return string

@@ -5,16 +5,28 @@
 
 namespace MediaWiki\Extension\RcEmit\Tests;
 
+use MediaWiki\Extension\RcEmit\Emitter;
+use MediaWiki\Extension\RcEmit\RcEmitFeed;
+use PHPUnit\Framework\Attributes\CoversClass;
+use PHPUnit\Framework\Attributes\Group;
 use PHPUnit\Framework\TestCase;
 
 /**
- * The extension in a real MediaWiki 1.39 (a throwaway SQLite wiki from scripts/mkwiki.sh): real edits, beside
- * core's own JSON feed as the oracle; a broken setup never costs an edit; the maintenance scripts.
+ * The extension in a real MediaWiki (1.39 on the host, 1.43 in the trixie chroot; a throwaway SQLite wiki from
+ * scripts/mkwiki.sh): real edits, beside core's own JSON feed as the oracle; a broken setup never costs an edit;
+ * the maintenance scripts. The wiki loads the staged copy of the extension (TestSupport::stage()), which the
+ * preload user `nobody` can read wherever the checkout lives.
  *
  * @group wiki
  * @covers \MediaWiki\Extension\RcEmit\RcEmitFeed
  * @covers \MediaWiki\Extension\RcEmit\Emitter
+ *
+ * Metadata twice: the attributes for PHPUnit 10+ (trixie's 11.5, which deprecates doc-comment metadata and
+ * ignores it where attributes exist), the annotations for PHPUnit 9.6 (bookworm), which ignores attributes.
  */
+#[CoversClass( RcEmitFeed::class )]
+#[CoversClass( Emitter::class )]
+#[Group( 'wiki' )]
 class WikiTest extends TestCase {
 	/** @var string */
 	private $dir;
@@ -32,7 +44,7 @@ class WikiTest extends TestCase {
 		foreach ( $keys as $key ) {
 			$this->listeners[$key] = new UdpListener();
 		}
-		$extension = var_export( dirname( __DIR__ ) . '/extension.json', true );
+		$extension = var_export( TestSupport::phpDir() . '/extension.json', true );
 		$library = var_export( TestSupport::libraryPath(), true );
 		$header = var_export( TestSupport::headerPath(), true );
 		$port = array_map( static function ( UdpListener $l ) {
@@ -289,12 +301,12 @@ PHP
 
 	public function testProductionRecipeWebEdit(): void {
 		$header = "{$this->dir}/rcemit-preload.h";
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/writePreloadHeader.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, TestSupport::phpDir() . '/maintenance/writePreloadHeader.php',
 			"--out=$header" ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$this->assertStringContainsString( "ffi.preload=$header", $out );
 		$ini = [ 'ffi.enable' => 'preload', 'ffi.preload' => $header, 'opcache.enable' => '1',
-			'opcache.enable_cli' => '1', 'opcache.preload' => dirname( __DIR__ ) . '/preload.php' ];
+			'opcache.enable_cli' => '1', 'opcache.preload' => TestSupport::phpDir() . '/preload.php' ];
 		if ( posix_geteuid() === 0 ) {
 			$ini['opcache.preload_user'] = 'nobody';
 		}
@@ -319,14 +331,14 @@ PHP
 	public function testStatusScriptSendsTheNewestChange(): void {
 		$this->edit( 'Status page', "text\n" );
 		$this->assertCount( 1, $this->packets( 'rcemit-json', 1 ) );
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, TestSupport::phpDir() . '/maintenance/rcemitStatus.php',
 			'--feed=rcemit-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertSame( 0, $exit, $out . $err );
 		$this->assertStringContainsString( 'Library: ' . TestSupport::libraryPath(), $out );
 		$this->assertMatchesRegularExpression( '/Sent recent change \d+ to feed "rcemit-json": queued/', $out );
 		$resent = $this->packets( 'rcemit-json', 1 );
 		$this->assertSame( 'Status page', $resent[0]['title'] ?? null );
-		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, dirname( __DIR__ ) . '/maintenance/rcemitStatus.php',
+		[ $exit, $out, $err ] = self::command( [ PHP_BINARY, TestSupport::phpDir() . '/maintenance/rcemitStatus.php',
 			'--feed=core-json' ], '', [ 'MW_CONFIG_FILE' => "{$this->dir}/LocalSettings.php" ] );
 		$this->assertNotSame( 0, $exit );
 		$this->assertStringContainsString( 'RcEmit entries: rcemit-json, rcemit-dropin, rcemit-irc, rcemit-irc-iw',

@@ -13,8 +13,15 @@ use MediaWiki\Extension\RcEmit\PayloadBuilder;
  * all-properties xmlrc feed included), appends it (base64) with rc_id to the JSON-lines file `out`, then sends
  * "RCEMIT-MARK <rc_id>" to every port in `mark_ports`, so the listener can attribute the core datagrams that
  * follow on each port to this change. It also notes whether building the payload with the parts of the
- * default configuration (xmlrc's default properties) ran a database query (Database::lastQuery() changed) and
- * how long that took (first and second call), for the report; sha1 and parsedcomment may query.
+ * default configuration (xmlrc's default properties) ran a database query and how long that took (first and
+ * second call), for the report; sha1 and parsedcomment may query.
+ *
+ * Query detection, the same on MediaWiki 1.39 and 1.43 (1.43 has no Database::lastQuery()): the connection's
+ * DBO_DEBUG flag is set around the build, which makes rdbms log every query it runs (channel DBQuery on 1.39,
+ * rdbms on 1.43; drive.py sends both to the file `query_log`), and the log's new lines are searched for query
+ * records ("METHOD [TIME ms] SERVER: SQL" on 1.43, "[TIMEs]" on 1.39). The connection comes from
+ * ILoadBalancer::getConnection(), which neither version deprecates (wfGetDB() is deprecated on 1.43).
+ * Extends the global RCFeed name, a plain class_alias of MediaWiki\RCFeed\RCFeed on 1.43 (no notice).
  */
 class RcEmitGoldenRecorderFeed extends RCFeed {
 	/** @var array */
@@ -25,13 +32,28 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 	}
 
 	public function notify( RecentChange $rc, $actionComment = null ) {
-		$db = wfGetDB( DB_PRIMARY );
-		$before = $db->lastQuery();
+		$lb = MediaWiki\MediaWikiServices::getInstance()->getDBLoadBalancer();
+		$dbs = [ $lb->getConnection( DB_PRIMARY ), $lb->getConnection( DB_REPLICA ) ];
+		$debug = [];
+		foreach ( $dbs as $i => $db ) {
+			$debug[$i] = $db->getFlag( DBO_DEBUG );
+			$db->setFlag( DBO_DEBUG );
+		}
+		$log = $this->params['query_log'];
+		clearstatcache( true, $log );
+		$logSize = is_file( $log ) ? filesize( $log ) : 0;
 		$defaultParts = PayloadBuilder::PART_API_PARAMS | PayloadBuilder::PART_REDIRECT;
 		$start = hrtime( true );
 		PayloadBuilder::build( $rc, $actionComment, $defaultParts );
 		$micros = ( hrtime( true ) - $start ) / 1000;
-		$queried = $db->lastQuery() !== $before;
+		foreach ( $dbs as $i => $db ) {
+			if ( !$debug[$i] ) {
+				$db->clearFlag( DBO_DEBUG );
+			}
+		}
+		clearstatcache( true, $log );
+		$queried = is_file( $log ) && preg_match( '/ \[[0-9.]+m?s\] [^\n]*: /',
+			(string)file_get_contents( $log, false, null, $logSize ) ) === 1;
 		// Again, now that the classes are loaded and compiled: the steady-state cost.
 		$start = hrtime( true );
 		PayloadBuilder::build( $rc, $actionComment, $defaultParts );

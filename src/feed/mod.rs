@@ -8,7 +8,7 @@ pub mod framing;
 pub mod size;
 pub mod uri;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
 
 use crate::context::{FeedContext, PacketLayout, XmlrcProps};
 use crate::event::Event;
@@ -21,27 +21,6 @@ pub const MAX_DATAGRAM: usize = 65_507;
 /// The smallest `max_datagram` accepted; anything lower is surely a mistake.
 pub const MIN_DATAGRAM: usize = 64;
 
-/// The keys [`Feed::from_json`] accepts.
-pub const CONFIG_KEYS: [&str; 17] = [
-    "uri",
-    "format",
-    "canonical_server",
-    "server_name",
-    "script_path",
-    "script",
-    "article_path",
-    "main_page_at_root",
-    "packet_layout",
-    "wiki_id",
-    "special_namespace",
-    "use_rc_patrol",
-    "use_np_patrol",
-    "irc_interwiki_prefix",
-    "channel",
-    "xmlrc_properties",
-    "max_datagram",
-];
-
 /// One configured feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feed {
@@ -52,32 +31,50 @@ pub struct Feed {
     pub max_datagram: usize,
 }
 
+/// The JSON object [`Feed::from_json`] reads. Every key is optional to serde (`null` counts as absent);
+/// `uri` is required by [`Feed::from_json`] itself, so that its error names it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    uri: Option<String>,
+    format: Option<String>,
+    canonical_server: Option<String>,
+    server_name: Option<String>,
+    script_path: Option<String>,
+    script: Option<String>,
+    article_path: Option<String>,
+    main_page_at_root: Option<String>,
+    packet_layout: Option<String>,
+    wiki_id: Option<String>,
+    special_namespace: Option<String>,
+    use_rc_patrol: Option<bool>,
+    use_np_patrol: Option<bool>,
+    irc_interwiki_prefix: Option<String>,
+    channel: Option<String>,
+    xmlrc_properties: Option<String>,
+    max_datagram: Option<serde_json::Number>,
+}
+
 impl Feed {
     /// Reads a feed from a JSON object. Keys (all but `uri` optional):
     /// `uri` (core's `udp://` syntax), `format` (`xmlrc` default, `json`, `xml`, `irc`), the strings
     /// `canonical_server`, `server_name`, `script_path`, `script`, `article_path`, `wiki_id`,
     /// `special_namespace` (default `Special`), `packet_layout` (`"1.39"`, the default, for MediaWiki 1.39 and
-    /// 1.40; `"1.41"` for 1.41 and later), the string-or-null `main_page_at_root`, the booleans `use_rc_patrol`, `use_np_patrol`, the strings-or-null `irc_interwiki_prefix`,
-    /// `channel`, `xmlrc_properties` (an API-style `a|b|c` list), and the integer `max_datagram`
-    /// (64..=65507, default 65507). Unknown keys and wrong types are errors naming the key.
+    /// 1.40; `"1.41"` for 1.41 and later), the string-or-null `main_page_at_root`, the booleans
+    /// `use_rc_patrol`, `use_np_patrol`, the strings-or-null `irc_interwiki_prefix`, `channel`,
+    /// `xmlrc_properties` (an API-style `a|b|c` list), and the integer `max_datagram` (64..=65507, default
+    /// 65507). Unknown keys and wrong types are errors naming the key.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let value: Value = serde_json::from_slice(bytes)
+        let json: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| format!("feed config is not valid JSON: {e}"))?;
-        let Value::Object(map) = value else {
+        if !json.is_object() {
             return Err("feed config must be a JSON object".into());
-        };
-        if let Some(key) = map.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())) {
-            return Err(format!(
-                "unknown feed config key \"{key}\" (known: {})",
-                CONFIG_KEYS.join(", ")
-            ));
         }
-        let config = Config(&map);
-        let uri = config
-            .string("uri")?
-            .ok_or("feed config key \"uri\" is required")?;
+        let config: Config = serde_path_to_error::deserialize(json)
+            .map_err(|e| format!("feed config key \"{}\": {}", e.path(), e.inner()))?;
+        let uri = config.uri.ok_or("feed config key \"uri\" is required")?;
         let uri = FeedUri::parse(&uri).map_err(|e| format!("feed config key \"uri\": {e}"))?;
-        let format = match config.string("format")? {
+        let format = match config.format {
             None => Format::Xmlrc,
             Some(name) => Format::parse(&name).ok_or_else(|| {
                 format!(
@@ -85,45 +82,43 @@ impl Feed {
                 )
             })?,
         };
-        let xmlrc_props = match config.string("xmlrc_properties")? {
-            None => XmlrcProps::default(),
-            Some(list) => XmlrcProps::parse(&list)
-                .map_err(|e| format!("feed config key \"xmlrc_properties\": {e}"))?,
-        };
-        let packet_layout = match config.string("packet_layout")? {
+        let packet_layout = match config.packet_layout {
             None => PacketLayout::default(),
             Some(name) => PacketLayout::parse(&name).ok_or_else(|| {
                 format!("feed config key \"packet_layout\": \"{name}\" is not one of 1.39, 1.41")
             })?,
         };
-        let max_datagram = match map.get("max_datagram") {
-            None | Some(Value::Null) => MAX_DATAGRAM,
-            Some(v) => v
+        let xmlrc_props = match config.xmlrc_properties {
+            None => XmlrcProps::default(),
+            Some(list) => XmlrcProps::parse(&list)
+                .map_err(|e| format!("feed config key \"xmlrc_properties\": {e}"))?,
+        };
+        let max_datagram = match config.max_datagram {
+            None => MAX_DATAGRAM,
+            Some(n) => n
                 .as_u64()
                 .and_then(|n| usize::try_from(n).ok())
                 .filter(|n| (MIN_DATAGRAM..=MAX_DATAGRAM).contains(n))
                 .ok_or_else(|| {
                     format!(
-                        "feed config key \"max_datagram\": {v} is not an integer in {MIN_DATAGRAM}..={MAX_DATAGRAM}"
+                        "feed config key \"max_datagram\": {n} is not an integer in {MIN_DATAGRAM}..={MAX_DATAGRAM}"
                     )
                 })?,
         };
         let context = FeedContext {
-            canonical_server: config.string("canonical_server")?.unwrap_or_default(),
-            server_name: config.string("server_name")?.unwrap_or_default(),
-            script_path: config.string("script_path")?.unwrap_or_default(),
-            script: config.string("script")?.unwrap_or_default(),
-            article_path: config.string("article_path")?.unwrap_or_default(),
-            main_page_at_root: config.string("main_page_at_root")?,
+            canonical_server: config.canonical_server.unwrap_or_default(),
+            server_name: config.server_name.unwrap_or_default(),
+            script_path: config.script_path.unwrap_or_default(),
+            script: config.script.unwrap_or_default(),
+            article_path: config.article_path.unwrap_or_default(),
+            main_page_at_root: config.main_page_at_root,
             packet_layout,
-            wiki_id: config.string("wiki_id")?.unwrap_or_default(),
-            special_namespace: config
-                .string("special_namespace")?
-                .unwrap_or_else(|| "Special".into()),
-            use_rc_patrol: config.bool("use_rc_patrol")?,
-            use_np_patrol: config.bool("use_np_patrol")?,
-            irc_interwiki_prefix: config.string("irc_interwiki_prefix")?,
-            channel: config.string("channel")?,
+            wiki_id: config.wiki_id.unwrap_or_default(),
+            special_namespace: config.special_namespace.unwrap_or_else(|| "Special".into()),
+            use_rc_patrol: config.use_rc_patrol.unwrap_or_default(),
+            use_np_patrol: config.use_np_patrol.unwrap_or_default(),
+            irc_interwiki_prefix: config.irc_interwiki_prefix,
+            channel: config.channel,
             xmlrc_props,
         };
         Ok(Self {
@@ -154,31 +149,6 @@ impl Feed {
             self.max_datagram,
             |shorter| self.render(shorter).map(|text| self.frame(&text)),
         )
-    }
-}
-
-/// Typed reads of optional config keys; `null` counts as absent.
-struct Config<'a>(&'a Map<String, Value>);
-
-impl Config<'_> {
-    fn string(&self, key: &str) -> Result<Option<String>, String> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "feed config key \"{key}\": expected a string, got {other}"
-            )),
-        }
-    }
-
-    fn bool(&self, key: &str) -> Result<bool, String> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(format!(
-                "feed config key \"{key}\": expected true or false, got {other}"
-            )),
-        }
     }
 }
 
@@ -234,7 +204,7 @@ mod tests {
             (r#"{}"#, "\"uri\""),
             (r#"{"uri": 5}"#, "\"uri\""),
             (r#"{"uri": "http://x:1"}"#, "\"uri\""),
-            (r#"{"uri": "udp://h:1", "colour": 1}"#, "\"colour\""),
+            (r#"{"uri": "udp://h:1", "colour": 1}"#, "`colour`"),
             (r#"{"uri": "udp://h:1", "format": "yaml"}"#, "\"format\""),
             (
                 r#"{"uri": "udp://h:1", "packet_layout": "1.40"}"#,

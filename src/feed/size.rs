@@ -1,7 +1,8 @@
-//! The datagram size policy (DESIGN.md §4): never cut bytes out of a rendered datagram. When the framed
-//! datagram is over the feed's limit, the free-text fields (edit summary, parsed summary, log action comment)
-//! are shortened on character boundaries, marked with `...`, and the event is rendered again; the longest
-//! length that fits is found by binary search (at most ~23 renders even for a 4 MiB summary). If the event does
+//! The datagram size policy, the one deliberate difference from core (README, "Formats"): never cut bytes
+//! out of a rendered datagram. When the framed datagram is over the feed's limit, the free-text fields (edit
+//! summary, parsed summary, log action comment) are shortened on character boundaries, marked with `...`, and
+//! the event is rendered again; the longest length that fits is found by binary search (at most ~23 renders
+//! even for a 4 MiB summary). If the event does
 //! not fit with those fields reduced to `...`, it is refused.
 
 use crate::event::Event;

@@ -131,6 +131,7 @@ mod tests {
     use super::super::php_oracle;
     use super::*;
     use crate::event::LogInfo;
+    use crate::testing::hostile;
 
     fn context() -> FeedContext {
         FeedContext {
@@ -170,18 +171,9 @@ mod tests {
         }
     }
 
-    const HOSTILE: &[&str] = &[
-        "plain",
-        "new\nline\rcarriage\r\n",
-        "&#10;&#13;&NewLine;&#x0A;&#xD;&#x85;&#x2028;",
-        "nul\0 bell\x07 esc\x1b del\x7f c1\u{85} ls\u{2028} tab\t",
-        "[[Target]] &amp;#10; &&#10;",
-        "\u{3}04colour\u{2}bold\u{f}",
-    ];
-
     #[test]
     fn cleanup_matches_mediawiki() {
-        let inputs: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+        let inputs = hostile::strings();
         let expected = php_oracle::cleanup_for_irc(&inputs);
         for (input, want) in inputs.iter().zip(expected) {
             assert_eq!(cleanup(input), want, "{input:?}");
@@ -202,7 +194,7 @@ mod tests {
     #[test]
     fn every_line_is_exactly_one_line() {
         let mut ctx = context();
-        for text in HOSTILE {
+        for text in &hostile::strings() {
             for change_type in [ChangeType::Edit, ChangeType::New, ChangeType::Log] {
                 let mut event = edit(text, text, text);
                 event.change_type = change_type;

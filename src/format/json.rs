@@ -126,10 +126,10 @@ mod tests {
     use serde_json::Value;
 
     use super::super::php_oracle::{self, Mode};
-    use super::super::random_input::{self, HOSTILE};
-    use super::super::samples;
     use super::*;
     use crate::event::Patrolled;
+    use crate::testing::hostile::HOSTILE;
+    use crate::testing::{random as random_input, samples};
 
     /// Seeds the random cases ("json" in ASCII).
     const SEED: u64 = 0x6a73_6f6e;

@@ -12,11 +12,7 @@ pub mod json;
 #[cfg(test)]
 mod php_oracle;
 mod php_value;
-#[cfg(test)]
-mod random_input;
 mod rc_packet;
-#[doc(hidden)]
-pub mod samples;
 mod urls;
 pub mod xml;
 mod xml_chars;

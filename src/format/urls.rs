@@ -89,7 +89,7 @@ fn wf_urlencode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::samples;
+    use crate::testing::samples;
 
     #[test]
     fn wf_urlencode_keeps_what_mediawiki_keeps() {

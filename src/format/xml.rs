@@ -67,21 +67,19 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use quick_xml::events::Event as XmlEvent;
-    use quick_xml::Reader;
     use serde_json::{json, Value};
 
     use super::super::php_oracle::{self, Mode};
-    use super::super::random_input::{self, HOSTILE};
-    use super::super::samples;
     use super::super::xml_chars::is_xml_char;
     use super::*;
     use crate::context::FeedContext;
+    use crate::testing::hostile::HOSTILE;
+    use crate::testing::{random as random_input, samples, xml_tree};
 
     /// Seeds the random cases ("xml!" in ASCII).
     const SEED: u64 = 0x786d_6c21;
 
-    /// An element read back: depth, name, attributes (unescaped), text (unescaped, all text nodes joined).
+    /// An element read back: depth, name, attributes (unescaped), text (unescaped, its own text nodes joined).
     #[derive(Debug)]
     struct Element {
         depth: usize,
@@ -90,69 +88,35 @@ mod tests {
         text: String,
     }
 
-    /// Parses `bytes` with quick-xml, failing on anything not well-formed or any forbidden character.
+    /// Parses `bytes` with the strict reader, failing on anything not well-formed or any forbidden character.
     fn parse(bytes: &[u8]) -> Vec<Element> {
         try_parse(bytes).unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(bytes)))
     }
 
+    /// The document's elements in document order (the strict reader's tree, flattened).
     fn try_parse(bytes: &[u8]) -> Result<Vec<Element>, String> {
-        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-        if let Some(c) = text.chars().find(|&c| !is_xml_char(c)) {
-            return Err(format!("forbidden character {c:?}"));
-        }
-        let mut reader = Reader::from_str(text);
-        let mut elements: Vec<Element> = Vec::new();
-        let mut open: Vec<usize> = Vec::new();
-        loop {
-            let event = reader.read_event().map_err(|e| e.to_string())?;
-            match event {
-                XmlEvent::Eof => break,
-                XmlEvent::Start(ref e) | XmlEvent::Empty(ref e) => {
-                    let mut attrs = Vec::new();
-                    for a in e.attributes() {
-                        let a = a.map_err(|e| e.to_string())?;
-                        let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
-                        attrs.push((
-                            key,
-                            a.unescape_value().map_err(|e| e.to_string())?.into_owned(),
-                        ));
-                    }
-                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
-                    // quick-xml reads `<>` as an element without a name; XML has none.
-                    if name.is_empty()
-                        || attrs
-                            .iter()
-                            .any(|(key, _): &(String, String)| key.is_empty())
-                    {
-                        return Err("empty name".into());
-                    }
-                    elements.push(Element {
-                        depth: open.len(),
-                        name,
-                        attrs,
-                        text: String::new(),
-                    });
-                    if matches!(event, XmlEvent::Start(_)) {
-                        open.push(elements.len() - 1);
-                    }
-                }
-                XmlEvent::End(_) => {
-                    open.pop();
-                }
-                XmlEvent::Text(t) => {
-                    let t = t.unescape().map_err(|e| e.to_string())?;
-                    match open.last() {
-                        Some(&i) => elements[i].text.push_str(&t),
-                        None if t.trim().is_empty() => {}
-                        None => return Err(format!("text outside the root: {t:?}")),
-                    }
-                }
-                other => return Err(format!("unexpected {other:?}")),
+        fn flatten(element: &xml_tree::Element, depth: usize, out: &mut Vec<Element>) {
+            let text = element
+                .children
+                .iter()
+                .filter_map(|node| match node {
+                    xml_tree::Node::Text(text) => Some(text.as_str()),
+                    xml_tree::Node::Element(_) => None,
+                })
+                .collect();
+            out.push(Element {
+                depth,
+                name: element.name.clone(),
+                attrs: element.attrs.clone(),
+                text,
+            });
+            for child in element.elements() {
+                flatten(child, depth + 1, out);
             }
         }
-        if !open.is_empty() || elements.iter().filter(|e| e.depth == 0).count() != 1 {
-            return Err("not exactly one complete root element".into());
-        }
+        let root = xml_tree::parse(bytes)?;
+        let mut elements = Vec::new();
+        flatten(&root, 0, &mut elements);
         Ok(elements)
     }
 

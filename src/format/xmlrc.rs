@@ -193,14 +193,13 @@ pub fn format(event: &Event, ctx: &FeedContext) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use quick_xml::events::Event as XmlEvent;
-    use quick_xml::Reader;
     use serde_json::{json, Value as Json};
 
+    use super::super::php_oracle;
     use super::super::xml_chars::is_xml_char;
-    use super::super::{php_oracle, random_input, samples};
     use super::*;
     use crate::context::XmlrcProps;
+    use crate::testing::{random as random_input, samples, xml_tree};
 
     /// What the element must carry for `text` once forbidden characters are replaced.
     fn sanitized(text: &str) -> String {
@@ -209,51 +208,21 @@ mod tests {
             .collect()
     }
 
-    /// Parses the element with quick-xml: (attributes of the root, names of all descendants in document order).
+    /// Parses the element with the strict reader: (attributes of the root `<rc>`, names of all descendants in
+    /// document order).
     fn parse(xml: &[u8]) -> (Vec<(String, String)>, Vec<String>) {
-        let text = std::str::from_utf8(xml).expect("UTF-8");
-        assert!(
-            text.chars().all(is_xml_char),
-            "forbidden character in {text:?}"
-        );
-        let mut reader = Reader::from_str(text);
-        reader.config_mut().check_end_names = true;
-        let (mut root, mut names, mut depth, mut roots) = (Vec::new(), Vec::new(), 0usize, 0);
-        loop {
-            match reader.read_event().expect("well-formed XML") {
-                XmlEvent::Start(e) | XmlEvent::Empty(e) if depth == 0 => {
-                    roots += 1;
-                    assert_eq!(e.name().as_ref(), b"rc");
-                    for a in e.attributes().with_checks(true) {
-                        let a = a.expect("well-formed attribute");
-                        let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
-                        root.push((
-                            key,
-                            a.unescape_value().expect("valid references").into_owned(),
-                        ));
-                    }
-                    if !xml.ends_with(b"/>") {
-                        depth += 1;
-                    }
-                }
-                XmlEvent::Start(e) => {
-                    depth += 1;
-                    names.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
-                }
-                XmlEvent::Empty(e) => {
-                    names.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap())
-                }
-                XmlEvent::End(_) => depth -= 1,
-                XmlEvent::Text(t) => assert!(
-                    depth > 0 && t.unescape().is_ok(),
-                    "text outside the element"
-                ),
-                XmlEvent::Eof => break,
-                other => panic!("unexpected {other:?}"),
+        fn names(element: &xml_tree::Element, out: &mut Vec<String>) {
+            for child in element.elements() {
+                out.push(child.name.clone());
+                names(child, out);
             }
         }
-        assert_eq!((roots, depth), (1, 0), "exactly one closed root element");
-        (root, names)
+        let root = xml_tree::parse(xml)
+            .unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(xml)));
+        assert_eq!(root.name, "rc");
+        let mut descendants = Vec::new();
+        names(&root, &mut descendants);
+        (root.attrs, descendants)
     }
 
     fn all_props() -> XmlrcProps {
@@ -267,7 +236,7 @@ mod tests {
         ctx.xmlrc_props = all_props();
         let mut rng = random_input::Rng::new(0x5eed);
         let mut texts: Vec<String> = vec![
-            random_input::HOSTILE.into(),
+            crate::testing::hostile::HOSTILE.into(),
             "\" injected=\"1".into(),
             "\"/><rc x=\"".into(),
         ];
@@ -478,20 +447,7 @@ mod tests {
     }
 
     fn well_formed(xml: &str) -> bool {
-        let mut reader = Reader::from_str(xml);
-        reader.config_mut().check_end_names = true;
-        loop {
-            match reader.read_event() {
-                Err(_) => return false,
-                Ok(XmlEvent::Eof) => return true,
-                Ok(XmlEvent::Start(e) | XmlEvent::Empty(e)) => {
-                    if e.attributes().with_checks(true).any(|a| a.is_err()) {
-                        return false;
-                    }
-                }
-                Ok(_) => {}
-            }
-        }
+        xml_tree::parse(xml.as_bytes()).is_ok()
     }
 
     #[test]

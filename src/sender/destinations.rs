@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -95,20 +94,21 @@ fn resolve_if_due(slot: &mut Slot, host: &str, port: u16, counters: &Counters) {
 }
 
 /// A name resolver: host and port to the address to send to.
+#[cfg(any(test, feature = "testing"))]
 pub type Resolver = fn(&str, u16) -> Option<SocketAddr>;
 
-/// A resolver that replaces the system's for the whole process; see [`replace_resolver`].
-static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+/// A resolver that replaces the system's for the whole process (tests only; see
+/// `testing::sender::replace_resolver`).
+#[cfg(any(test, feature = "testing"))]
+static RESOLVER: std::sync::OnceLock<Resolver> = std::sync::OnceLock::new();
 
-/// Makes the sender resolve names with `resolver` instead of the system resolver, for the rest of the
-/// process; false if one was set already. For tests of names that fail and later resolve, which the system
-/// resolver cannot show without editing /etc/hosts; not part of the C ABI.
-#[doc(hidden)]
-pub fn replace_resolver(resolver: Resolver) -> bool {
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn replace_resolver(resolver: Resolver) -> bool {
     RESOLVER.set(resolver).is_ok()
 }
 
 fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    #[cfg(any(test, feature = "testing"))]
     if let Some(resolver) = RESOLVER.get() {
         return resolver(host, port);
     }

@@ -2,16 +2,17 @@
 //! `try_send`, return); everything else — decoding, formatting, DNS, sockets — happens on the thread named
 //! `rcemit-sender`, started lazily by the first emit.
 //!
-//! Files: [`registry`] (feed handles), [`runtime`] (queue, thread lifecycle, fork), [`worker`] (the thread),
-//! [`destinations`] (sockets, DNS), [`stats`] (counters), [`fork`] (fork detection), [`exit`] (flush at exit).
+//! Files: [`registry`] (feed handles), [`runtime`] (queue, the thread and its lifecycle, fork), [`pipeline`]
+//! (decode, render, fit, send one event), [`destinations`] (sockets, DNS), [`stats`] (counters), [`fork`]
+//! (fork detection), [`exit`] (flush at exit).
 
 pub mod destinations;
 pub mod exit;
 pub mod fork;
+pub mod pipeline;
 pub mod registry;
 pub mod runtime;
 pub mod stats;
-pub mod worker;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -19,8 +20,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Sender};
 
 use crate::feed::Feed;
+use runtime::Task;
 use stats::{bump, rcemit_stats};
-use worker::Task;
 
 /// Largest payload emit accepts (far above any real change; a guard against garbage lengths).
 pub const MAX_PAYLOAD: usize = 4 << 20;
@@ -43,13 +44,35 @@ pub fn open_feed(feed: Feed) -> Result<u32, registry::RegistryFull> {
     registry::open(feed)
 }
 
-/// Queues one payload for one feed without waiting. The payload is copied; it is decoded on the sender.
+/// Queues one payload for one feed without waiting, and wakes the sender. The payload is copied; it is
+/// decoded on the sender.
 pub fn emit(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
+    enqueue(feed, payload)?.wake();
+    Ok(())
+}
+
+/// Like [`emit`] without waking the sender, so the caller pays no system call: the event leaves at the next
+/// [`wake`], [`emit`], [`flush`], or by [`runtime::IDLE_CHECK`] at the latest. For a web request that queues
+/// its changes and wakes the sender once after its response.
+pub fn queue(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
+    enqueue(feed, payload).map(|_| ())
+}
+
+/// Wakes the sender so that what [`queue`] put on the queue leaves now. Cheap when it is already awake;
+/// nothing happens before this process's first emit.
+pub fn wake() {
+    if let Some(runtime) = runtime::existing() {
+        runtime.wake();
+    }
+}
+
+/// Checks and queues one event; the runtime it went to.
+fn enqueue(feed: u32, payload: &[u8]) -> Result<&'static runtime::Runtime, EmitError> {
     if registry::get(feed).is_none() {
         return Err(EmitError::UnknownFeed);
     }
     let runtime = runtime::current();
-    let counters = &runtime.counters;
+    let counters = runtime.counters();
     if payload.len() > MAX_PAYLOAD {
         bump(&counters.invalid_payload);
         return Err(EmitError::TooLarge);
@@ -58,20 +81,17 @@ pub fn emit(feed: u32, payload: &[u8]) -> Result<(), EmitError> {
     bump(&counters.enqueued);
     let queued_bytes = counters.queue_bytes.fetch_add(len, Relaxed);
     let accepted = queued_bytes + len <= MAX_QUEUE_BYTES
-        && runtime
-            .tx
-            .try_send(Task::Event {
-                feed,
-                payload: payload.into(),
-            })
-            .is_ok();
+        && runtime.try_send(Task::Event {
+            feed,
+            payload: payload.into(),
+        });
     if !accepted {
         counters.queue_bytes.fetch_sub(len, Relaxed);
         counters.enqueued.fetch_sub(1, Relaxed);
         bump(&counters.dropped_queue_full);
         return Err(EmitError::QueueFull);
     }
-    Ok(())
+    Ok(runtime)
 }
 
 /// Waits until everything queued before the call has been sent, at most `timeout`. Returns false on
@@ -92,17 +112,18 @@ fn request(timeout: Duration, task: impl FnOnce(Sender<()>) -> Task) -> bool {
     }
     let runtime = runtime::current();
     let (done, replied) = bounded(1);
-    runtime.tx.send_deadline(task(done), deadline).is_ok()
-        && replied.recv_deadline(deadline).is_ok()
+    runtime.send_deadline(task(done), deadline) && replied.recv_deadline(deadline).is_ok()
 }
 
 /// A snapshot of the process-wide counters (zeros before the first emit of this process).
 pub fn stats() -> rcemit_stats {
     let feeds = registry::count();
     match runtime::existing() {
-        Some(runtime) => runtime
-            .counters
-            .snapshot(runtime.queue_depth(), runtime.capacity, feeds),
+        Some(runtime) => {
+            runtime
+                .counters()
+                .snapshot(runtime.queue_depth(), runtime.capacity(), feeds)
+        }
         None => rcemit_stats {
             queue_capacity: runtime::configured_capacity() as u64,
             feeds: feeds as u64,
@@ -123,35 +144,4 @@ pub fn set_queue_capacity(capacity: usize) -> Result<(), String> {
     runtime::set_capacity(capacity).map_err(|running| {
         format!("the sender already runs with a queue of {running} events; set the capacity before the first emit")
     })
-}
-
-/// Hooks for tests of this crate's own behaviour under pressure; not part of the C ABI.
-#[doc(hidden)]
-pub mod test_hooks {
-    use super::*;
-
-    /// Holds the sender thread until the returned sender is dropped (at most 30 s); returns once the thread
-    /// is holding, so the queue is empty and nothing drains it. `None` if the sender did not confirm.
-    pub fn pause_sender(timeout: Duration) -> Option<Sender<()>> {
-        let runtime = runtime::current();
-        let (started, confirmed) = bounded(1);
-        let (gate, held) = bounded(0);
-        runtime
-            .tx
-            .send_timeout(
-                Task::Pause {
-                    started,
-                    gate: held,
-                },
-                timeout,
-            )
-            .ok()?;
-        confirmed.recv_timeout(timeout).ok()?;
-        Some(gate)
-    }
-
-    /// Makes the sender thread panic outside its per-event guard.
-    pub fn crash_sender() -> bool {
-        runtime::current().tx.try_send(Task::Crash).is_ok()
-    }
 }

@@ -1,4 +1,6 @@
-//! The process-wide sender runtime: queue, counters and the thread's lifecycle.
+//! The process-wide sender runtime: the queue, the counters, and the sender thread's lifecycle (the [`Task`]s
+//! it takes, its loop, starts and restarts). Per-event work is [`super::pipeline`]'s; data flows one way, from
+//! here into the pipeline.
 //!
 //! The runtime is created by the first emit (never at library load) and published through an atomic
 //! pointer, so the emit path is two atomic loads and a comparison before `try_send`. It is never freed:
@@ -12,16 +14,18 @@
 //! - The slow path serialises on a spin lock whose word holds the holder's generation, so a lock held by a
 //!   parent thread at the time of the fork is recognised as stale in the child instead of waited for.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use super::fork;
+use super::pipeline::Pipeline;
 use super::stats::{bump, Counters};
-use super::worker::{self, Task};
 
 /// Default queue capacity in events.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -29,23 +33,29 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 pub const MAX_CAPACITY: usize = 1_000_000;
 /// Shortest time between two starts of a thread that died.
 pub const RESTART_PAUSE: Duration = Duration::from_millis(100);
+/// Longest an idle sender sleeps before it looks at the queue again by itself: the bound on how long an
+/// event queued without a wake ([`super::queue`]) can wait when nobody wakes the sender.
+pub const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 pub struct Runtime {
     generation: u64,
-    pub tx: Sender<Task>,
+    tx: Sender<Task>,
     rx: Receiver<Task>,
-    pub capacity: usize,
-    pub counters: Counters,
+    capacity: usize,
+    counters: Counters,
     /// Id of the running sender thread, 0 if none (set before spawning, cleared by that thread when it
     /// stops taking tasks). Ids let a thread that ends late never clear the flag of its successor.
     running: AtomicU64,
     /// The id the next thread gets.
     next_thread: AtomicU64,
     /// The last thread ended on a shutdown request, so starting another is not a restart.
-    pub stopped: AtomicBool,
+    stopped: AtomicBool,
     born: Instant,
     /// Nanoseconds after `born` of the last start; 0 before the first.
     last_start_ns: AtomicU64,
+    /// The running sender thread's handle, for waking it; null before the first start. Each started thread
+    /// leaks one handle (starts are rare and rate-limited), so a reader never sees a freed one.
+    waker: AtomicPtr<thread::Thread>,
 }
 
 static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
@@ -130,6 +140,7 @@ impl Runtime {
             stopped: AtomicBool::new(false),
             born: Instant::now(),
             last_start_ns: AtomicU64::new(0),
+            waker: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -138,8 +149,42 @@ impl Runtime {
         self.running.load(Ordering::Acquire) != 0
     }
 
+    /// The process-wide counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The queue's capacity in events.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Queues a task without waiting and without waking the sender; false when the queue is full. The
+    /// sender never blocks inside the channel (it sleeps in [`thread::park_timeout`]), so this is a plain
+    /// lock-free push: no system call, whether the sender sleeps or not.
+    pub fn try_send(&self, task: Task) -> bool {
+        self.tx.try_send(task).is_ok()
+    }
+
+    /// Wakes the sender if it sleeps: one futex wake then, an atomic operation otherwise.
+    pub fn wake(&self) {
+        // SAFETY: null or a leaked handle that is never freed.
+        if let Some(thread) = unsafe { self.waker.load(Ordering::Acquire).as_ref() } {
+            thread.unpark();
+        }
+    }
+
+    /// Queues a task, waiting for room until `deadline`, and wakes the sender; false if there was no room.
+    pub fn send_deadline(&self, task: Task, deadline: Instant) -> bool {
+        // A full queue drains only while the sender runs.
+        self.wake();
+        let sent = self.tx.send_deadline(task, deadline).is_ok();
+        self.wake();
+        sent
+    }
+
     /// Called by thread `id` when it takes no more tasks.
-    pub fn thread_ended(&self, id: u64) {
+    fn thread_ended(&self, id: u64) {
         let _ = self
             .running
             .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
@@ -168,10 +213,113 @@ impl Runtime {
         let tasks = self.rx.clone();
         let spawned = thread::Builder::new()
             .name("rcemit-sender".into())
-            .spawn(move || worker::run(self, id, tasks));
+            .spawn(move || thread_main(self, id, tasks));
         if spawned.is_err() {
             self.thread_ended(id);
             bump(&self.counters.spawn_failures);
+        }
+    }
+}
+
+/// Longest a test's pause can hold the sender.
+#[cfg(any(test, feature = "testing"))]
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// One unit of work for the sender thread.
+pub enum Task {
+    /// Send one change to one feed (the payload is still undecoded).
+    Event { feed: u32, payload: Box<[u8]> },
+    /// Reply once everything queued before this task is done. The caller waits on the reply with its own
+    /// deadline; the reply channel has room for the reply, so the sender never waits on a caller.
+    Flush { done: Sender<()> },
+    /// Like `Flush`, then the thread exits. A later emit starts a new one.
+    Shutdown { done: Sender<()> },
+    /// Test hook: say so on `started`, then hold the thread until `gate` closes (at most [`MAX_PAUSE`]).
+    #[cfg(any(test, feature = "testing"))]
+    Pause {
+        started: Sender<()>,
+        gate: Receiver<()>,
+    },
+    /// Test hook: the thread panics outside any per-event guard, as a bug in the loop itself would.
+    #[cfg(any(test, feature = "testing"))]
+    Crash,
+}
+
+/// Marks the runtime as without a thread however the loop ends (return or panic).
+struct AliveGuard(&'static Runtime, u64);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.thread_ended(self.1);
+    }
+}
+
+/// The body of sender thread `id`.
+///
+/// It sleeps in `park_timeout` rather than in the channel's `recv`, so that queueing an event is never a
+/// wake-up by itself: callers wake it when they choose ([`Runtime::wake`]), and it looks by itself every
+/// [`IDLE_CHECK`].
+fn thread_main(runtime: &'static Runtime, id: u64, tasks: Receiver<Task>) {
+    let _alive = AliveGuard(runtime, id);
+    yield_to_requests();
+    let handle = Box::into_raw(Box::new(thread::current()));
+    runtime.waker.store(handle, Ordering::Release);
+    let counters = &runtime.counters;
+    let mut pipeline = Pipeline::default();
+    loop {
+        let task = match tasks.try_recv() {
+            Ok(task) => task,
+            Err(TryRecvError::Empty) => {
+                // A wake between the check above and this call is not lost: it makes the park return.
+                thread::park_timeout(IDLE_CHECK);
+                continue;
+            }
+            Err(TryRecvError::Disconnected) => return,
+        };
+        match task {
+            Task::Event { feed, payload } => {
+                counters
+                    .queue_bytes
+                    .fetch_sub(payload.len() as u64, Relaxed);
+                let handled =
+                    catch_unwind(AssertUnwindSafe(|| pipeline.event(feed, payload, counters)));
+                if handled.is_err() {
+                    bump(&counters.format_panics);
+                    pipeline.forget();
+                }
+            }
+            Task::Flush { done } => {
+                let _ = done.try_send(());
+            }
+            Task::Shutdown { done } => {
+                // Before replying: an emit right after the reply must start a new thread.
+                runtime.stopped.store(true, Relaxed);
+                runtime.thread_ended(id);
+                let _ = done.try_send(());
+                return;
+            }
+            #[cfg(any(test, feature = "testing"))]
+            Task::Pause { started, gate } => {
+                let _ = started.try_send(());
+                let _ = gate.recv_timeout(MAX_PAUSE);
+            }
+            #[cfg(any(test, feature = "testing"))]
+            Task::Crash => panic!("rcemit-sender: crash requested by a test hook"),
+        }
+    }
+}
+
+/// Puts this thread in Linux's SCHED_BATCH class: the request thread that wakes it (a futex wake on every
+/// emit after a pause) is then not preempted by it on the spot, so the wake costs the request a system call
+/// rather than a context switch; the sender still gets its fair share of CPU a moment later. Best effort: on
+/// failure (or another OS) the thread keeps the normal class.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 means the calling thread; SCHED_BATCH needs no privilege and priority 0.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
         }
     }
 }

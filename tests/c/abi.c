@@ -135,9 +135,14 @@ int main(int argc, char **argv) {
     CHECK(rcemit_feed_emit(0, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
     CHECK(rcemit_feed_emit(0xDEADBEEF, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
     CHECK(rcemit_feed_emit(feed, NULL, payload_len) == RCEMIT_RESULT_NULL_PARAMETER);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         CHECK(rcemit_feed_emit(feed, payload, payload_len) == RCEMIT_RESULT_OK);
     }
+    /* Queued without a wake, then woken: the flush below counts it sent like the others. */
+    CHECK(rcemit_feed_queue(0, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
+    CHECK(rcemit_feed_queue(feed, NULL, payload_len) == RCEMIT_RESULT_NULL_PARAMETER);
+    CHECK(rcemit_feed_queue(feed, payload, payload_len) == RCEMIT_RESULT_OK);
+    CHECK(rcemit_wake() == RCEMIT_RESULT_OK);
     CHECK(rcemit_feed_emit(feed, "garbage", 7) == RCEMIT_RESULT_OK);
     CHECK(rcemit_flush(5000) == RCEMIT_RESULT_OK);
     CHECK(rcemit_init(64) == RCEMIT_RESULT_OK);

@@ -1,4 +1,4 @@
-//! Shared by the integration tests: sample events (variants of `rcemit::format::samples`), loopback
+//! Shared by the integration tests: sample events (variants of `rcemit::testing::samples`), loopback
 //! listeners, feed configs.
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -6,7 +6,7 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use rcemit::event::{Event, LogInfo, Patrolled};
-use rcemit::format::samples;
+use rcemit::testing::samples;
 use serde_json::json;
 
 /// The sample edit with non-ASCII text and markup in its summary, a SHA-1 and another tag.

@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""End-to-end conformance of rcemit against MediaWiki 1.39 itself (`make e2e`).
+"""End-to-end conformance of rcemit against the MediaWiki it runs with (`make e2e`: 1.39 on the Debian 12 host;
+`make test-143`: 1.43 in the Debian 13 chroot of scripts/trixie-chroot.sh).
 
 Two runs (English with patrolling; German, patrolling off), each on a throwaway wiki (scripts/mkwiki.sh,
-$wgScriptPath "/w") that loads the RcEmit extension (php/) with the release library (target/release/librcemit.so,
-the extension's default) and publishes every change twice:
-  rcemit: xmlrc, json, xml, irc (prefix "#wiki\\t"), plus json to udp://[::1] (when the machine has ::1), irc to
-          udp://localhost and xml to a loopback port nobody listens on;
-  core:   JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter (same prefix), the oracles.
+$wgScriptPath "/w") that loads the RcEmit extension with the release library (target/release/librcemit.so, the
+extension's default) and publishes every change twice:
+  rcemit: xmlrc, xmlrc with every property (xmlrc-all, against api.php read by the administrator), json, json
+          configured by core's formatter class name (json-formatter), xml, irc (prefix "#wiki\\t"), plus json to
+          udp://[::1] (when the machine has ::1), irc to udp://localhost and xml to a loopback port nobody
+          listens on;
+  core:   JSONRCFeedFormatter, XMLRCFeedFormatter, IRCColourfulRCFeedFormatter (same prefix), the oracles
+          (named MediaWiki\\RCFeed\\... where that class exists, i.e. on 1.43).
+What the web server reads (php/, the library, the C header, tests/e2e/stats.php) is first copied by
+scripts/stage.sh into a world-readable temporary directory and the wiki loads the extension from there, so the
+test works wherever the checkout lives (php -S preloads as `nobody`, which cannot enter a mode-0700 directory).
 `php -S` serves the wiki with the production FFI recipe of php/README.md (ffi.enable=preload, ffi.preload = the
 header php/maintenance/writePreloadHeader.php writes, opcache.preload=php/preload.php, opcache.preload_user=nobody
 when root; opcache.enable_cli=1 because php -S counts as CLI for opcache), so every action made over HTTP goes
@@ -22,6 +29,12 @@ rcemit's datagrams, fetches api.php's <rc> elements for those ids and compares c
   irc    byte-identical to core's datagram, framing included.
 Prints a per-format table and the web process's counters (flushed through tests/e2e/stats.php); exits
 non-zero on any mismatch, missing or extra datagram.
+
+Notices: the wikis run with error_reporting(E_ALL) and $wgDevelopmentWarnings = true; PHP's own log (error_log,
+for php -S and every CLI script, through PHP_INI_SCAN_DIR) and MediaWiki's 'error', 'exception' and
+'deprecated' channels go to files in the wiki directory. After each run every entry that mentions RcEmit (its
+class namespace MediaWiki\\Extension\\RcEmit, the name RcEmit, or a path of its php/ directory) is printed and
+fails the test; the others (core's own notices) are printed as information.
 
 Usage: python3 tests/e2e/e2e.py [--keep]      (--keep leaves the wiki directory for inspection)
 """
@@ -41,11 +54,13 @@ import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from mwdrive import (REPO, Api, Listener, actions, api_rc_elements, make_wiki, mw,  # noqa: E402
-                     xmlrc_from_api)
+from mwdrive import (ADMIN_PASS, REPO, XMLRC_ALL_PROPS, Api, Listener, actions, api_rc_elements,  # noqa: E402
+                     core_formatter_php, make_wiki, mw, xmlrc_from_api)
 
 LIBRARY = os.path.join(REPO, "target", "release", "librcemit.so")
+STAGE = None  # the world-readable copy of what the web server reads (scripts/stage.sh), made by main()
 WAIT_S = 5.0  # longest wait for one action's rcemit datagrams
+SILENT_AFTER = 3  # a feed that sent nothing after this many actions in a row is not waited for any more
 
 
 def ipv6_loopback():
@@ -63,7 +78,13 @@ IPV6 = ipv6_loopback()
 # localhost may resolve to 127.0.0.1 or ::1: its listener takes both.
 RCEMIT = {
     "xmlrc": ("xmlrc", None, ["127.0.0.1"], "127.0.0.1", False),
+    # Every xmlrc property (sha1, parsedcomment, userid, patrolled...: the optional payload parts), compared with
+    # api.php read by the administrator (who may see `patrolled`; left out where nobody can patrol).
+    "xmlrc-all": ("xmlrc", None, ["127.0.0.1"], "127.0.0.1", False),
     "json": ("json", "core-json", ["127.0.0.1"], "127.0.0.1", False),
+    # The drop-in form: `formatter` names core's class as the running MediaWiki spells it (MediaWiki\RCFeed\... on
+    # 1.43, global on 1.39) instead of `format`.
+    "json-formatter": ("json", "core-json", ["127.0.0.1"], "127.0.0.1", False),
     "xml": ("xml", "core-xml", ["127.0.0.1"], "127.0.0.1", False),
     "irc": ("irc", "core-irc", ["127.0.0.1"], "127.0.0.1", True),
     "irc@localhost": ("irc", "core-irc", ["127.0.0.1"] + (["::1"] if IPV6 else []), "localhost", True),
@@ -98,26 +119,51 @@ class E2E:
         self.listener = Listener(names, {name: spec[2] for name, spec in RCEMIT.items()})
         self.dead_port = free_udp_port()
         self.changes = []  # one dict per recent change, in order
+        self.stray = []  # rcemit datagrams after an action that produced no change
+        self.misses = {n: 0 for n in RCEMIT}  # consecutive actions after which a feed sent nothing
+        self.silent = set()  # feeds not waited for any more (SILENT_AFTER misses in a row)
         self.via_cli = False
         self.server = None
 
     # ----- setup -----
     def setup(self):
+        # Every PHP process of this run (install.php, php -S, maintenance scripts) reports everything into
+        # php-errors.log; the scan directory is appended to the default one (leading ":").
+        ini_dir = os.path.join(self.dir, "php.d")
+        os.mkdir(ini_dir)
+        self.php_errors = os.path.join(self.dir, "php-errors.log")
+        with open(os.path.join(ini_dir, "99-rcemit-e2e.ini"), "w") as f:
+            f.write(f"error_reporting = E_ALL\nlog_errors = On\nerror_log = {self.php_errors}\n"
+                    "display_errors = stderr\n")
+        os.environ["PHP_INI_SCAN_DIR"] = ":" + ini_dir
         self.url = make_wiki(self.dir, lang=self.lang, script_path="/w")
         feeds = []
+        self.all_props = XMLRC_ALL_PROPS if self.patrol else "|".join(
+            p for p in XMLRC_ALL_PROPS.split("|") if p != "patrolled")
         for name, (fmt, _oracle, _addrs, host, prefixed) in RCEMIT.items():
             uri = f"udp://{host}:{self.listener.ports[name]}" + ("/#wiki\\t" if prefixed else "")
+            props = f", 'properties' => '{self.all_props}'" if name == "xmlrc-all" else ""
+            how = (f"'formatter' => {core_formatter_php('JSONRCFeedFormatter')}" if name == "json-formatter"
+                   else f"'format' => '{fmt}'")
             feeds.append(f"$wgRCFeeds['rcemit-{name}'] = [ 'class' => RcEmitFeed::class, 'uri' => \"{uri}\", "
-                         f"'format' => '{fmt}' ];")
+                         f"{how}{props} ];")
         feeds.append(f"$wgRCFeeds['rcemit-dead'] = [ 'class' => RcEmitFeed::class, "
                      f"'uri' => 'udp://127.0.0.1:{self.dead_port}', 'format' => 'xml' ];")
         for name, formatter in CORE.items():
             uri = f"udp://127.0.0.1:{self.listener.ports[name]}" + ("/#wiki\\t" if name == "core-irc" else "")
-            feeds.append(f"$wgRCFeeds['{name}'] = [ 'formatter' => {formatter}::class, 'uri' => \"{uri}\" ];")
+            # add_interwiki_prefix => false: 1.39's IRC formatter warns about the missing key otherwise.
+            option = " 'add_interwiki_prefix' => false," if name == "core-irc" else ""
+            feeds.append(f"$wgRCFeeds['{name}'] = [ 'formatter' => {core_formatter_php(formatter)}, "
+                         f"'uri' => \"{uri}\",{option} ];")
         with open(os.path.join(self.dir, "extra.php"), "a") as f:
             f.write(f"""
 use MediaWiki\\Extension\\RcEmit\\RcEmitFeed;
-wfLoadExtension( 'RcEmit', '{REPO}/php/extension.json' );
+error_reporting( E_ALL );
+ini_set( 'log_errors', '1' );
+ini_set( 'error_log', '{self.php_errors}' );
+$wgDevelopmentWarnings = true;
+$wgDebugLogGroups['deprecated'] = '{self.dir}/deprecated.log';
+wfLoadExtension( 'RcEmit', '{STAGE}/php/extension.json' );
 $wgRCWatchCategoryMembership = true;
 $wgUseRCPatrol = {'true' if self.patrol else 'false'};
 $wgUseNPPatrol = {'true' if self.patrol else 'false'};
@@ -129,20 +175,24 @@ $wgRCFeeds = [];
 """ + "\n".join(feeds) + "\n")
         self.header = os.path.join(self.dir, "rcemit-preload.h")
         log(self.rcemit_script("writePreloadHeader.php", f"--out={self.header}").strip())
-        os.symlink(os.path.join(REPO, "tests", "e2e", "stats.php"), os.path.join(self.dir, "docroot", "rcemit-e2e.php"))
+        os.symlink(os.path.join(STAGE, "tests", "e2e", "stats.php"), os.path.join(self.dir, "docroot", "rcemit-e2e.php"))
         self.serve()
-        self.admin, self.anon = Api(self.url), Api(self.url)
+        self.admin, self.anon, self.reader = Api(self.url), Api(self.url), Api(self.url)
+        self.reader.login("Admin", ADMIN_PASS)  # reads api.php with every property for xmlrc-all
         info = self.anon.call(action="query", meta="siteinfo")["query"]["general"]
+        self.versions = (info["generator"].replace("MediaWiki ", ""), info["phpversion"])
         self.ctx = {"wiki_id": info["wikiid"], "use_rc_patrol": self.patrol, "use_np_patrol": self.patrol}
 
     def serve(self):
         """php -S with the production recipe of php/README.md; pid in DIR/server.pid so DIR/stop stops it."""
         ini = {"ffi.enable": "preload", "ffi.preload": self.header, "opcache.enable": "1",
-               "opcache.enable_cli": "1", "opcache.preload": os.path.join(REPO, "php", "preload.php")}
+               "opcache.enable_cli": "1", "opcache.preload": os.path.join(STAGE, "php", "preload.php")}
         if os.geteuid() == 0:
             ini["opcache.preload_user"] = "nobody"  # PHP refuses to preload as root otherwise
         self.ini = ini
-        cmd = ["php"] + [a for k, v in ini.items() for a in ("-d", f"{k}={v}")]
+        # Notices go to php-errors.log (php.d/), not into responses (where MediaWiki would report them again
+        # as "suppressed N byte(s)" of output).
+        cmd = ["php", "-d", "display_errors=0"] + [a for k, v in ini.items() for a in ("-d", f"{k}={v}")]
         cmd += ["-S", f"127.0.0.1:{open(os.path.join(self.dir, 'port')).read().strip()}",
                 "-t", os.path.join(self.dir, "docroot")]
         env = dict(os.environ, MW_CONFIG_FILE=os.path.join(self.dir, "LocalSettings.php"))
@@ -165,7 +215,7 @@ $wgRCFeeds = [];
     def rcemit_script(self, script, *args):
         """Runs one of php/maintenance/ against the wiki through the CLI."""
         self.via_cli = True
-        res = subprocess.run(["php", os.path.join(REPO, "php", "maintenance", script), *args], text=True,
+        res = subprocess.run(["php", os.path.join(STAGE, "php", "maintenance", script), *args], text=True,
                              env=dict(os.environ, MW_CONFIG_FILE=os.path.join(self.dir, "LocalSettings.php")),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         if res.returncode != 0:
@@ -186,14 +236,23 @@ $wgRCFeeds = [];
     def rc_id_of(self, name):
         return next(c["rc_id"] for c in self.changes if c["name"] == name)
 
-    def step(self, name, fn):
-        """Runs one action; collects its core datagrams (sent inside the request), then rcemit's (bounded wait)."""
+    def step(self, name, fn, may_be_empty=False):
+        """Runs one action; collects its core datagrams (sent inside the request), then rcemit's (bounded wait).
+        may_be_empty: the action produces a change on some MediaWiki versions only (mwdrive.actions)."""
         self.via_cli = False
         fn()
         via = "cli" if self.via_cli else "web"
         self.listener.settle(quiet=0.1)
         core = {feed: self.listener.take(feed) for feed in CORE}
         packets = [json.loads(d) for d in core["core-json"]]
+        if not packets and may_be_empty:
+            if any(core.values()):
+                raise RuntimeError(f"action {name!r}: core's feeds disagree on the number of changes")
+            self.listener.settle(quiet=0.3)
+            stray = {n: self.listener.take(n) for n in RCEMIT}
+            self.stray += [(name, n, d) for n, ds in stray.items() for d in ds]
+            log(f"{via:3} {name}: no recent change on this MediaWiki")
+            return
         if not packets:
             raise RuntimeError(f"action {name!r} produced no recent change")
         irc_ids = [p["id"] for p in packets if p["type"] != "categorize"]
@@ -201,18 +260,28 @@ $wgRCFeeds = [];
             raise RuntimeError(f"action {name!r}: core's feeds disagree on the number of changes")
         want = {n: len(irc_ids) if RCEMIT[n][0] == "irc" else len(packets) for n in RCEMIT}
         deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline and any(self.listener.count(n) < want[n] for n in RCEMIT):
+        while time.monotonic() < deadline and any(self.listener.count(n) < want[n] for n in RCEMIT
+                                                  if n not in self.silent):
             time.sleep(0.01)
         self.listener.settle(quiet=0.05)  # anything beyond the expected count shows up as extra
         got = {n: self.listener.take(n) for n in RCEMIT}
+        for n in RCEMIT:
+            self.misses[n] = self.misses[n] + 1 if want[n] and not got[n] else 0
+            if self.misses[n] >= SILENT_AFTER and n not in self.silent:
+                self.silent.add(n)
+                log(f"feed {n} sent nothing after {SILENT_AFTER} actions in a row: no more waiting for it "
+                    "(its datagrams are still collected and compared)")
         elements = api_rc_elements(self.anon, {p["id"] for p in packets if p["id"]})
+        all_elements = api_rc_elements(self.reader, {p["id"] for p in packets if p["id"]}, self.all_props)
         for i, packet in enumerate(packets):
             rc_id = packet["id"]
             label = name if len(packets) == 1 else f"{name} [{i + 1}/{len(packets)}]"
             element = elements.get(rc_id)
             if rc_id and element is None:
                 raise RuntimeError(f"api.php did not list rcid {rc_id} ({label})")
-            oracle = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]).encode() if element else None}
+            oracle = {"xmlrc": xmlrc_from_api(element, self.ctx["wiki_id"]).encode() if element else None,
+                      "xmlrc-all": xmlrc_from_api(all_elements[rc_id], self.ctx["wiki_id"]).encode()
+                      if rc_id in all_elements else None}
             for n, (_fmt, oracle_feed, *_rest) in RCEMIT.items():
                 if oracle_feed == "core-json":
                     oracle[n] = core["core-json"][i]
@@ -342,6 +411,52 @@ def compare(run):
     return table, diffs
 
 
+def field_diff(fmt, want, got):
+    """What differs between two datagrams, as short labels: for json the top-level keys missing in rcemit's
+    packet, extra in it, or with another value (and key order); for xml the child elements and attributes
+    likewise; for the others (byte comparisons) the first differing position."""
+    labels = []
+    try:
+        if fmt == "json":
+            w, g = json.loads(want), json.loads(got)
+            labels += [f"missing {k}" for k in w if k not in g] + [f"extra {k}" for k in g if k not in w]
+            labels += [f"value of {k}" for k in w if k in g and w[k] != g[k]]
+            if not labels and list(w) != list(g):
+                labels.append("key order")
+            return labels
+        if fmt in ("xml", "xmlrc"):
+            w, g = ET.fromstring(want), ET.fromstring(got)
+            wa, ga = dict(w.attrib), dict(g.attrib)
+            labels += [f"missing @{k}" for k in wa if k not in ga] + [f"extra @{k}" for k in ga if k not in wa]
+            labels += [f"value of @{k}" for k in wa if k in ga and wa[k] != ga[k]]
+            wc, gc = {c.tag: c for c in w}, {c.tag: c for c in g}
+            labels += [f"missing <{k}>" for k in wc if k not in gc] + [f"extra <{k}>" for k in gc if k not in wc]
+            labels += [f"content of <{k}>" for k in wc if k in gc and ET.tostring(wc[k]) != ET.tostring(gc[k])]
+            if not labels and (w.text or "") != (g.text or ""):
+                labels.append("text")
+            return labels or ["order or formatting"]
+    except (ValueError, ET.ParseError):
+        return ["unparsable"]
+    n = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+    return [f"bytes from offset {n}"]
+
+
+def diff_summary(diffs):
+    """Per feed: how many changes differ and in what (field_diff), most frequent first."""
+    per_feed = {}
+    for n, c, what, want, got in diffs:
+        counts = per_feed.setdefault(n, {})
+        labels = ["missing datagram"] if what == "missing" else field_diff(RCEMIT[n][0], want, got)
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    out = []
+    for n, counts in per_feed.items():
+        total = sum(1 for d in diffs if d[0] == n)
+        out.append(f"Differences {n}: {total} change(s): " + ", ".join(
+            f"{label} ({count})" for label, count in sorted(counts.items(), key=lambda kv: -kv[1])))
+    return out
+
+
 def extra_actions(run):
     """Actions checked only here (not in the goldens): summaries at and over CommentStore's 500-character limit,
     hostile summaries and titles, a CLI edit."""
@@ -408,6 +523,54 @@ def check_stats(run, status):
     return problems
 
 
+# Where PHP and MediaWiki report notices in a run's wiki directory (e2e's extra.php and php.d/).
+NOTICE_LOGS = ["php-errors.log", "error.log", "deprecated.log"]
+# A log entry starts with a time stamp: PHP's "[01-Dec-2026 05:00:00 UTC] ...", MediaWiki's "2026-12-01 05:00:00 ...".
+ENTRY_START = re.compile(r"^(\[\d\d-\w{3}-\d{4} [\d:]+ [^]]*\] |\d{4}-\d\d-\d\d[ T][\d:]+ )")
+# What differs between two reports of one notice: MediaWiki's "HOST WIKI: [REQUEST-ID] URL   " prefix, PHP's
+# " in FILE on line N" suffix and double space after the level.
+ENTRY_NOISE = re.compile(r"^\S+ \S+: \[[^]]+\] (\[no req\]|\S*)\s+")
+
+
+def rcemit_mention():
+    """What marks a log line as RcEmit's: its class namespace or name, or a path of its PHP code (the staged copy
+    the wiki loads, or the checkout's)."""
+    paths = [re.escape(p.rstrip("/") + "/php/") for p in (STAGE, REPO) if p]
+    return re.compile("|".join([r"RcEmit"] + paths))
+
+
+def notices(wiki_dir):
+    """Entries of the notice logs, deduplicated by message (time stamps and request ids removed), split into
+    RcEmit's and the rest. An entry is RcEmit's if any of its lines (message, 'Called from', stack trace) mentions RcEmit."""
+    mention = rcemit_mention()
+    found = {}
+    for name in NOTICE_LOGS:
+        path = os.path.join(wiki_dir, name)
+        if not os.path.exists(path):
+            continue
+        entries = []
+        for line in open(path, errors="replace"):
+            line = line.rstrip("\n")
+            if ENTRY_START.match(line) or not entries:
+                entries.append([ENTRY_START.sub("", line)])
+            else:
+                entries[-1].append(line)
+        for lines in entries:
+            key = re.sub(r"\s+", " ", ENTRY_NOISE.sub("", lines[0]))
+            key = re.sub(r" in \S+ at line \d+\]", "]", re.sub(r" in \S+ on line \d+$", "", key))
+            if key not in found:
+                found[key] = {"per_log": {}, "text": lines[0], "mentions": [], "ours": False}
+            found[key]["mentions"] += [x.strip() for x in lines[1:] if mention.search(x)]
+            found[key]["ours"] |= any(mention.search(x) for x in lines)
+            found[key]["per_log"][name] = found[key]["per_log"].get(name, 0) + 1
+    for e in found.values():
+        # One notice is usually in several logs (PHP's and MediaWiki's): counted once, in the log with most.
+        e["logs"], e["count"] = list(e["per_log"]), max(e["per_log"].values())
+    ours = [e for e in found.values() if e["ours"]]
+    core = [e for e in found.values() if not e["ours"]]
+    return ours, core
+
+
 # The runs: content language (the IRC feed names Special:Log in it) and patrolling (flags, rcid in IRC URLs).
 RUNS = [("en", True), ("de", False)]
 
@@ -421,11 +584,13 @@ def one_run(lang, patrol, args):
     print(f"== run {lang}: content language {lang}, patrolling {'on' if patrol else 'off'}", flush=True)
     try:
         run.setup()
+        print(f"MediaWiki {run.versions[0]}, PHP {run.versions[1]}; extension and library staged in {STAGE}",
+              flush=True)
         status = run.web_status()
         if status.get("mode") != "scope":
             tail = open(os.path.join(wiki_dir, "server.log"), errors="replace").read()[-2000:]
             raise RuntimeError(f"the web SAPI did not load rcemit through the preloaded FFI scope: {status}\n"
-                               f"(as root, user nobody must be able to read {REPO}/php); php -S log:\n{tail}")
+                               f"(as root, user nobody must be able to read {STAGE}/php); php -S log:\n{tail}")
         log(f"web SAPI {status['sapi']}: library {status['library']} {status['version']} loaded in mode "
             f"{status['mode']} (ffi.enable={status['ffi.enable']}, ffi.preload, opcache.preload)")
         run.cli_status = run.rcemit_script("rcemitStatus.php").splitlines()[0]
@@ -437,14 +602,18 @@ def one_run(lang, patrol, args):
         status = run.web_status()
         if not status.get("flushed"):
             failures.append("rcemit_flush in the web process timed out")
-        for log_name, pattern in (("rcemit.log", "."), ("error.log", "RcEmit|rcemit(?!-e2e)")):
-            path = os.path.join(wiki_dir, log_name)
-            # The dead destination must be reported (issue 15), once: that line is expected, no other.
-            lines = [line for line in open(path, errors="replace")
-                     if re.search(pattern, line) and "cannot deliver to every destination" not in line] \
-                if os.path.exists(path) else []
-            if lines:
-                failures.append(f"{log_name} has rcemit warnings or errors:\n" + "".join(lines[:10]))
+        path = os.path.join(wiki_dir, "rcemit.log")
+        # The dead destination must be reported (issue 15), once: that line is expected, no other.
+        lines = [line for line in open(path, errors="replace")
+                 if "cannot deliver to every destination" not in line] if os.path.exists(path) else []
+        if lines:
+            failures.append("rcemit.log has rcemit warnings or errors:\n" + "".join(lines[:10]))
+        ours, core = notices(wiki_dir)
+        for e in ours:
+            failures.append(f"{e['count']}x a notice from RcEmit ({', '.join(e['logs'])}): {e['text'][:600]}")
+        if run.stray:
+            failures.append(f"{len(run.stray)} rcemit datagram(s) after actions that produced no change: "
+                            f"{run.stray[:3]!r}")
     finally:
         if run.server and run.server.poll() is None:
             run.server.terminate()
@@ -472,14 +641,33 @@ def one_run(lang, patrol, args):
           f"{run.dead_port}, nobody listening):")
     print("  " + ", ".join(f"{k}={v}" for k, v in status.get("stats", {}).items()))
     failures += check_stats(run, status)
-    for n, c, what, want, got in diffs[:20]:
-        failures.append(f"{n}: {what} for {c['name']!r} (rc {c['rc_id']}, {c['via']})\n"
-                        f"    expected {want!r}\n    got      {got!r}")
-    if len(diffs) > 20:
-        failures.append(f"... and {len(diffs) - 20} more differences")
+    print()
+    for line in diff_summary(diffs):
+        print(line)
+    shown = {}
+    for n, c, what, want, got in diffs:
+        shown[n] = shown.get(n, 0) + 1
+        if shown[n] <= 3:
+            failures.append(f"{n}: {what} for {c['name']!r} (rc {c['rc_id']}, {c['via']})\n"
+                            f"    expected {want!r}\n    got      {got!r}")
+    for n, count in shown.items():
+        if count > 3:
+            failures.append(f"{n}: ... and {count - 3} more differences (summary above the notices)")
     for c in run.changes:
         for n, extra in c.get("extra", {}).items():
             failures.append(f"{n}: {len(extra)} extra datagram(s) after {c['name']!r}: {extra[:2]!r}")
+    print(f"\nNotices, warnings and deprecations (error_reporting E_ALL, $wgDevelopmentWarnings; "
+          f"{', '.join(NOTICE_LOGS)}): {sum(e['count'] for e in ours)} from RcEmit, "
+          f"{sum(e['count'] for e in core)} from MediaWiki core or elsewhere")
+    for title, entries in (("from RcEmit (FAIL)", ours), ("from core (information only)", core)):
+        if entries:
+            print(f"  {title}:")
+        for e in entries[:25]:
+            print(f"    {e['count']:4}x [{', '.join(e['logs'])}] {e['text'][:500]}")
+            for line in list(dict.fromkeys(e["mentions"]))[:3]:
+                print(f"           RcEmit in its stack trace: {line[:300]}")
+        if len(entries) > 25:
+            print(f"    ... and {len(entries) - 25} more")
     print(f"\nTime: setup {setup_s:.1f} s, {len(run.changes)} changes in {actions_s:.1f} s, "
           f"run {time.monotonic() - started:.1f} s\n", flush=True)
     return [f"[{lang}] {f}" for f in failures]
@@ -491,6 +679,7 @@ def main():
     p.add_argument("--dump", metavar="FILE", help="write every change's datagrams and oracles as JSON lines")
     p.add_argument("--run", choices=[lang for lang, _ in RUNS], action="append", help="only this run")
     args = p.parse_args()
+    global STAGE
     started = time.monotonic()
     if not os.path.exists(LIBRARY):
         sys.exit(f"e2e: {LIBRARY} is missing; run `cargo build --release` first")
@@ -499,9 +688,19 @@ def main():
     failures = []
     if not IPV6:
         print("NOTE: no IPv6 loopback (::1) on this machine: the udp://[::1] destination is not tested")
-    for lang, patrol in RUNS:
-        if not args.run or lang in args.run:
-            failures += one_run(lang, patrol, args)
+    # php -S preloads as `nobody`: it reads the extension from a world-readable copy, not from the checkout.
+    STAGE = tempfile.mkdtemp(prefix="rcemit-e2e-stage.")
+    os.chmod(STAGE, 0o755)
+    subprocess.run(["bash", os.path.join(REPO, "scripts", "stage.sh"), STAGE, LIBRARY], check=True)
+    try:
+        for lang, patrol in RUNS:
+            if not args.run or lang in args.run:
+                failures += one_run(lang, patrol, args)
+    finally:
+        if args.keep:
+            log(f"staged extension kept in {STAGE}")
+        else:
+            shutil.rmtree(STAGE, ignore_errors=True)
     print(f"e2e total {time.monotonic() - started:.1f} s")
     if failures:
         print("\nFAIL\n" + "\n".join(failures) + "\n(--keep --dump FILE keep the wikis and write every datagram)")

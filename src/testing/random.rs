@@ -1,20 +1,11 @@
-//! Hostile, varied and random input for the formatters' unit tests, deterministic so that failures reproduce.
+//! Random hostile input for the formatters' unit tests, deterministic so that failures reproduce.
 
 use serde_json::Value;
 
+use super::hostile::{HOSTILE, KEYS, PIECES};
 use super::samples;
-use crate::context::FeedContext;
+use crate::context::{FeedContext, PacketLayout};
 use crate::event::Event;
-
-/// Text with every kind of character the formatters must escape, replace or pass through.
-pub const HOSTILE: &str = "\"q\" 'a' <b>&amp;</b> ]]> \t\n\r\0\u{1}\u{1F}\u{7F}\u{85} é€𝄞 \u{2028} \u{FFFD}\u{FFFE}\u{FFFF} /\\ \"},\"x\":\"";
-
-/// The hostile fragments a random string is built from.
-const PIECES: &[&str] = &[
-    "a", " ", "\"", "'", "<", ">", "&", "&amp;", "\\", "/", "\t", "\n", "\r", "\0", "\u{1}",
-    "\u{B}", "\u{1F}", "\u{7F}", "é", "€", "𝄞", "\u{2028}", "\u{FFFD}", "\u{FFFE}", "\u{FFFF}",
-    "]]>", "=\"", "\" x=\"", "</a>", "\u{200C}", ":", ".", "_", "-", "1", "*",
-];
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 pub struct Rng(u64);
@@ -51,15 +42,7 @@ impl Rng {
                 for _ in 0..self.below(5) + 1 {
                     let key = match self.below(6) {
                         0 => self.below(10).to_string(),
-                        1 => [
-                            "_element",
-                            "_content",
-                            "_type",
-                            "*",
-                            "_preservekeys",
-                            "_subelements",
-                        ][self.below(6)]
-                        .into(),
+                        1 => KEYS[self.below(KEYS.len())].into(),
                         _ => self.text(3),
                     };
                     map.insert(key, self.params(depth - 1));
@@ -111,6 +94,7 @@ pub fn cases(seed: u64, count: usize) -> Vec<(Event, FeedContext)> {
             let mut ctx = samples::context();
             ctx.channel = (rng.below(2) == 0).then(|| rng.text(3));
             ctx.use_rc_patrol = rng.below(2) == 0;
+            ctx.packet_layout = [PacketLayout::Mw139, PacketLayout::Mw141][rng.below(2)];
             (event, ctx)
         })
         .collect()

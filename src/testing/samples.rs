@@ -1,6 +1,5 @@
 //! Sample events of every kind, on a wiki like the test wiki the goldens come from: the one definition the
-//! formatters' unit tests, the integration tests (`tests/`) and their variants build on. Exported (hidden
-//! from the docs) only for those tests; not part of the API.
+//! formatters' unit tests, the integration tests (`tests/`) and their variants build on.
 
 use serde_json::Value;
 

@@ -1,15 +1,20 @@
 <?php
 /**
  * Times one RCFeed::notify() per change for core's UDP feeds and for RcEmitFeed, side by side in one process
- * (DESIGN.md §7). Run it inside a throwaway wiki (scripts/bench.sh does):
+ * (goals: README "Performance"). Run it inside a throwaway wiki (scripts/bench.sh does):
  *
- *     MW_CONFIG_FILE=DIR/LocalSettings.php php php/maintenance/benchmarkFeeds.php [--runs=20000] \
+ *     MW_CONFIG_FILE=DIR/LocalSettings.php php scripts/benchmarkFeeds.php [--runs=2000] [--gap-us=500] \
  *         [--samples=FILE] [--quantiles=FILE] [--summary=FILE]
  *
  * What one sample is: `RCFeed::factory( $params )->notify( $rc, $actionComment )` for every feed of the row,
  * in sequence, as RecentChange::notifyRCFeeds() does (the factory call included: core constructs a feed per
  * change), timed with hrtime(). Rows run interleaved: every round takes each row once, in a shuffled order,
  * so machine noise hits all rows alike.
+ *
+ * As a wiki worker pays it (the default, --gap-us=500): the process sleeps --gap-us before every sample, as a
+ * PHP worker idles between saves, so caches cool down and rcemit's sender thread is asleep and must be woken.
+ * With --gap-us=0 samples run back to back (each round starts with rcemit_flush() instead), which keeps
+ * every cache warm and gives lower, less realistic figures.
  *
  * Fairness:
  * - Each sample gets its own RecentChange (RecentChange::newFromRow() of the change's row, made before the
@@ -61,7 +66,9 @@ class BenchmarkFeeds extends Maintenance {
 		$this->addDescription( 'Times RCFeed::notify() of core\'s XML, JSON and IRC feeds and of RcEmitFeed in ' .
 			'each format, for an edit and a log entry, interleaved in one process. Makes one edit and one ' .
 			'protection in the wiki first: run it in a throwaway wiki.' );
-		$this->addOption( 'runs', 'Samples per row (default 20000)', false, true );
+		$this->addOption( 'runs', 'Samples per row (default 2000)', false, true );
+		$this->addOption( 'gap-us', 'Idle time before every sample, in µs, as between the saves of a wiki ' .
+			'worker (default 500; 0: back to back)', false, true );
 		$this->addOption( 'host-runs', 'Samples of core\'s hostname row, which resolves the name on every ' .
 			'notify (default 1000)', false, true );
 		$this->addOption( 'warmup', 'Untimed rounds first (default 200)', false, true );
@@ -73,9 +80,12 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	public function execute() {
-		$runs = max( 1, (int)$this->getOption( 'runs', 20000 ) );
+		$runs = max( 1, (int)$this->getOption( 'runs', 2000 ) );
+		$gapUs = max( 0, (int)$this->getOption( 'gap-us', 500 ) );
 		$hostRuns = min( $runs, max( 1, (int)$this->getOption( 'host-runs', 1000 ) ) );
 		$port = (int)( $this->getOption( 'port' ) ?? self::deadPort() );
+		// As in a web request, whatever the SAPI running this script.
+		RcEmitFeed::wakeAfterResponse( true );
 		$library = RcEmitFeed::emitter()->library();
 		if ( !$library ) {
 			$this->fatalError( 'rcemit is unusable: ' . RcEmitFeed::emitter()->lastWarning() );
@@ -83,17 +93,18 @@ class BenchmarkFeeds extends Maintenance {
 
 		$changes = $this->makeChanges();
 		$rows = self::rows( "udp://127.0.0.1:$port", 'udp://' . self::BAD_HOST . ":$port" );
-		$this->output( sprintf( "%d rows, %d samples each (core hostname row: %d), destination 127.0.0.1:%d\n",
-			count( $rows ), $runs, $hostRuns, $port ) );
+		$this->output( sprintf( "%d rows, %d samples each (core hostname row: %d), %s, destination " .
+			"127.0.0.1:%d\n", count( $rows ), $runs, $hostRuns,
+			$gapUs ? "$gapUs µs idle before each sample" : 'back to back', $port ) );
 
 		$warmup = (int)$this->getOption( 'warmup', 200 );
-		$this->measure( $rows, $changes, $library, $warmup, min( $warmup, 10 ) );
+		$this->measure( $rows, $changes, $library, $warmup, min( $warmup, 10 ), $gapUs );
 		$before = $library->stats();
-		$samples = $this->measure( $rows, $changes, $library, $runs, $hostRuns );
+		[ $samples, $after ] = $this->measure( $rows, $changes, $library, $runs, $hostRuns, $gapUs );
 		$library->flush( 5000 );
 		$stats = $library->stats();
 
-		$table = self::table( $rows, $samples );
+		$table = self::table( $rows, $samples, $after );
 		$this->output( self::render( $table ) );
 		$this->output( sprintf( "rcemit during the timed rounds: enqueued %d, sent %d, send_errors %d, " .
 			"unresolved %d, dropped_queue_full %d\n",
@@ -117,6 +128,7 @@ class BenchmarkFeeds extends Maintenance {
 				'machine' => self::machine(),
 				'runs' => $runs,
 				'host_runs' => $hostRuns,
+				'gap_us' => $gapUs,
 				'rows' => $table,
 				'rcemit_stats' => array_map( static function ( $after, $was ) {
 					return $after - $was;
@@ -174,9 +186,10 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	/**
-	 * The rows: name => [kind, reference row for "x core XML", reference row of the same format, feeds].
+	 * The rows: name => [kind, reference row for "x core XML", reference row of the same format, feeds, and
+	 * optionally true: RcEmit wakes its sender on every change instead of after the response].
 	 *
-	 * @return array<string,array{0:string,1:string,2:?string,3:array[]}>
+	 * @return array<string,array{0:string,1:string,2:?string,3:array[],4?:bool}>
 	 */
 	private static function rows( string $uri, string $badUri ): array {
 		$core = static function ( string $formatter, string $uri ): array {
@@ -203,6 +216,12 @@ class BenchmarkFeeds extends Maintenance {
 					$rcemit( 'json', $uri ), $rcemit( 'irc', $uri ) ] ],
 			];
 		}
+		// The same feed woken on every change (the CLI's way, and every SAPI's before 0.2): what waking the
+		// sender costs on the request path.
+		foreach ( [ 'edit', 'log' ] as $kind ) {
+			$rows["rcemit xmlrc $kind, woken"] = [ $kind, "core xml $kind", "rcemit xmlrc $kind",
+				[ $rcemit( 'xmlrc', $uri ) ], true ];
+		}
 		$rows['core xml edit, hostname'] = [ 'edit', 'core xml edit', 'core xml edit',
 			[ $core( XMLRCFeedFormatter::class, $badUri ) ] ];
 		$rows['rcemit xmlrc edit, hostname'] = [ 'edit', 'core xml edit', 'rcemit xmlrc edit',
@@ -219,17 +238,25 @@ class BenchmarkFeeds extends Maintenance {
 
 	/**
 	 * Runs $runs interleaved rounds; the core hostname row takes part in $hostRuns of them, spread evenly.
+	 * With $gapUs, every sample follows that much idle time; without, every round starts with a flush.
+	 * RcEmit runs as in a web request: notify() queues, and the sender is woken once after the response;
+	 * that wake-up is timed on its own, as work the worker does after the response.
 	 *
-	 * @return array<string,int[]> Nanoseconds per sample, by row
+	 * @return array{0:array<string,int[]>,1:array<string,int[]>} Nanoseconds per sample by row: before the
+	 *  response (the notify() calls), after it (the wake-up; 0 for core's rows)
 	 */
-	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns ): array {
+	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns, int $gapUs
+	): array {
 		$samples = array_fill_keys( array_keys( $rows ), [] );
+		$after = $samples;
 		$names = array_keys( $rows );
 		$hostEvery = $runs / max( 1, $hostRuns );
 		$nextHost = 0.0;
 		for ( $round = 0; $round < $runs; $round++ ) {
 			shuffle( $names );
-			$library->flush( 1000 );
+			if ( !$gapUs ) {
+				$library->flush( 1000 );
+			}
 			$withHost = $round >= $nextHost;
 			if ( $withHost ) {
 				$nextHost += $hostEvery;
@@ -239,38 +266,64 @@ class BenchmarkFeeds extends Maintenance {
 					continue;
 				}
 				[ $kind, , , $feeds ] = $rows[$name];
+				$woken = $rows[$name][4] ?? false;
+				RcEmitFeed::wakeAfterResponse( !$woken );
 				$rc = RecentChange::newFromRow( $changes[$kind]['row'] );
 				$rc->getTitle();
 				$rc->getPerformerIdentity();
 				$actionComment = $changes[$kind]['comment'];
+				if ( $gapUs ) {
+					usleep( $gapUs );
+				}
 
 				$start = hrtime( true );
 				foreach ( $feeds as $params ) {
 					RCFeed::factory( $params )->notify( $rc, $actionComment );
 				}
 				$samples[$name][] = hrtime( true ) - $start;
+				$start = hrtime( true );
+				if ( strpos( $name, 'rcemit' ) === 0 && !$woken ) {
+					RcEmitFeed::wakeSender();
+				}
+				$after[$name][] = hrtime( true ) - $start;
 			}
 		}
-		return $samples;
+		return [ $samples, $after ];
 	}
 
 	/**
-	 * @return array<string,array> By row: runs, median_us, p99_us, x_core_xml, x_core_same, reference names
+	 * @param array[] $rows
+	 * @param array<string,int[]> $samples Before the response, by row
+	 * @param array<string,int[]> $after After the response, by row (same order)
+	 * @return array<string,array> By row: runs, median_us, p99_us, after_us (median after the response),
+	 *  total_us (median of before + after), x_core_xml and x_reference (of the medians before the response),
+	 *  total_x_core_xml, reference names
 	 */
-	private static function table( array $rows, array $samples ): array {
+	private static function table( array $rows, array $samples, array $after ): array {
 		$medians = [];
+		$totals = [];
 		$table = [];
 		foreach ( $samples as $name => $list ) {
+			$total = array_map( static function ( $a, $b ) {
+				return $a + $b;
+			}, $list, $after[$name] );
+			$post = $after[$name];
 			sort( $list );
+			sort( $total );
+			sort( $post );
 			$medians[$name] = self::percentile( $list, 0.5 );
+			$totals[$name] = self::percentile( $total, 0.5 );
 			$table[$name] = [
 				'runs' => count( $list ),
 				'median_us' => round( $medians[$name] / 1000, 2 ),
 				'p99_us' => round( self::percentile( $list, 0.99 ) / 1000, 2 ),
+				'after_us' => round( self::percentile( $post, 0.5 ) / 1000, 2 ),
+				'total_us' => round( $totals[$name] / 1000, 2 ),
 			];
 		}
 		foreach ( $rows as $name => [ , $coreXml, $same ] ) {
 			$table[$name]['x_core_xml'] = round( $medians[$name] / $medians[$coreXml], 3 );
+			$table[$name]['total_x_core_xml'] = round( $totals[$name] / $totals[$coreXml], 3 );
 			$table[$name]['x_reference'] = $same === null ? null : round( $medians[$name] / $medians[$same], 3 );
 			$table[$name]['reference'] = $same;
 		}
@@ -282,11 +335,13 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	private static function render( array $table ): string {
-		$out = sprintf( "%-28s %6s %11s %9s %10s  %s\n", 'row', 'runs', 'median µs', 'p99 µs', '×core xml',
-			'× reference' );
+		$out = "Before the response: the notify() calls; after: the sender's wake-up (rcemit rows only).\n";
+		$out .= sprintf( "%-28s %6s %11s %9s %10s %10s %10s %10s  %s\n", 'row', 'runs', 'median µs', 'p99 µs',
+			'×core xml', 'after µs', 'total µs', 'total ×', '× reference (before)' );
 		foreach ( $table as $name => $r ) {
-			$out .= sprintf( "%-28s %6d %10.2f %9.2f %10.3f  %s\n", $name, $r['runs'], $r['median_us'],
-				$r['p99_us'], $r['x_core_xml'],
+			$out .= sprintf( "%-28s %6d %10.2f %9.2f %10.3f %10.2f %10.2f %10.3f  %s\n", $name, $r['runs'],
+				$r['median_us'], $r['p99_us'], $r['x_core_xml'], $r['after_us'], $r['total_us'],
+				$r['total_x_core_xml'],
 				$r['reference'] === null ? '' : sprintf( '%.3f (%s)', $r['x_reference'], $r['reference'] ) );
 		}
 		return $out;
