@@ -137,11 +137,12 @@ final class RcEmitLibrary {
 			}
 		}
 		if ( $restricted ) {
-			// FFI::type() is part of the restricted API: it only works when this class was compiled by
-			// opcache.preload, and then FFI::cdef() below works too. Asking first gives the right message
-			// ("not preloaded") rather than a complaint about a file.
+			// FFI::cdef() is restricted: it only works when this class was compiled by opcache.preload. An empty
+			// one (no declarations, no library: nothing is loaded) asks first, so that the message says "not
+			// preloaded" rather than complaining about a file. (Not FFI::type(): PHP 8.3+ deprecates calling it
+			// statically.)
 			try {
-				FFI::type( 'int' );
+				FFI::cdef();
 			} catch ( Throwable $e ) {
 				throw new RcEmitException( self::restrictedMessage( $e ) );
 			}
