@@ -3,8 +3,8 @@
 
 Runs as root (Apache and PHP-FPM start as root and serve as www-data, as on a Debian server). For each web SAPI:
 
-  modphp  Apache 2.4 prefork + mod_php 8.2 (Debian's libapache2-mod-php8.2)
-  fpm     PHP-FPM 8.2 (Debian's php8.2-fpm) behind Apache 2.4 with mod_proxy_fcgi
+  modphp  Apache 2.4 prefork + mod_php (Debian's libapache2-mod-php8.2; 8.4 on trixie)
+  fpm     PHP-FPM (Debian's php8.2-fpm; 8.4 on trixie) behind Apache 2.4 with mod_proxy_fcgi
 
 it serves a throwaway wiki (scripts/mkwiki.sh) with RcEmit loaded from a staged copy of the extension, library and
 header (a world-readable temp directory: the checkout may be mode 0700), the php.ini lines of README's production
@@ -48,10 +48,14 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 from mwdrive import ADMIN_PASS, Api, Listener  # noqa: E402
 
 MODULES = "/usr/lib/apache2/modules"
-FPM = "/usr/sbin/php-fpm8.2"
+# The PHP version of the machine (8.2 on Debian 12 with MediaWiki 1.39, 8.4 on Debian 13 with 1.43).
+PHPV = subprocess.run(["php", "-r", 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;'], capture_output=True,
+                      text=True).stdout.strip() or "8.2"
+FPM = f"/usr/sbin/php-fpm{PHPV}"
 APACHE = "/usr/sbin/apache2"
-PACKAGES = ["apache2", "libapache2-mod-php8.2", "php8.2-fpm", "php8.2-cli", "php8.2-sqlite3", "php8.2-xml",
-            "php8.2-mbstring", "php8.2-intl", "php8.2-opcache", "mediawiki"]
+PACKAGES = ["apache2", f"libapache2-mod-php{PHPV}", f"php{PHPV}-fpm", f"php{PHPV}-cli", f"php{PHPV}-sqlite3",
+            f"php{PHPV}-xml", f"php{PHPV}-mbstring", f"php{PHPV}-intl", f"php{PHPV}-opcache", "mediawiki",
+            "binutils"]
 
 FAILURES = []
 
@@ -127,7 +131,7 @@ class Stage:
     def install(self, library=None):
         """make install PREFIX=<work>/prefix PHPCONFDIR=<work>/phpconf PHPENMOD= (never /etc/php)."""
         env = dict(os.environ, PREFIX=self.prefix, PHPCONFDIR=self.phpconf, PHPENMOD="", PHPDISMOD="",
-                   PHP_VERSION="8.2")
+                   PHP_VERSION=PHPV)
         if library:
             env["LIBRARY"] = library
         out = subprocess.run(["bash", os.path.join(REPO, "scripts", "install.sh"), "install"], env=env, check=True,
@@ -179,7 +183,7 @@ $wgGroupPermissions['user']['noratelimit'] = true;
 
 def write_ini(work, stage, legacy=None):
     """The php.ini snippet `make install` wrote, in a conf.d of this test's servers only (PHP_INI_SCAN_DIR), as
-    phpenmod links it into /etc/php/8.2/{apache2,fpm}/conf.d. legacy: add the ffi.preload header of the old
+    phpenmod links it into /etc/php/<ver>/{apache2,fpm}/conf.d. legacy: add the ffi.preload header of the old
     recipe, to show that this test catches what that recipe did."""
     d = os.path.join(work, "php-conf.d")
     os.makedirs(d, exist_ok=True)
@@ -210,7 +214,7 @@ class Server:
         self.conf = os.path.join(self.dir, "httpd.conf")
         sock = os.path.join(self.dir, "fpm.sock")
         if sapi == "modphp":
-            mpm = "LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so\nLoadModule php_module {m}/libphp8.2.so\n" \
+            mpm = "LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so\nLoadModule php_module {m}/libphp" + PHPV + ".so\n" \
                   "StartServers 2\nMinSpareServers 1\nMaxSpareServers 3\nMaxRequestWorkers 4\n" \
                   '<FilesMatch "\\.php$">\n\tSetHandler application/x-httpd-php\n</FilesMatch>\n' \
                   f"SetEnv MW_CONFIG_FILE {wiki.dir}/LocalSettings.php\n"
@@ -432,7 +436,7 @@ class Scenario:
 
 
 def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
-    log(f"== {sapi}: {'Apache prefork + mod_php 8.2' if sapi == 'modphp' else 'PHP-FPM 8.2 behind Apache mod_proxy_fcgi'}"
+    log(f"== {sapi}: {f'Apache prefork + mod_php {PHPV}' if sapi == 'modphp' else f'PHP-FPM {PHPV} behind Apache mod_proxy_fcgi'}"
         f" on {wiki.url}")
     server = Server(sapi, work, int(wiki.url.rsplit(":", 1)[1]), wiki, ini_dir)
     server.stage_lib = stage.lib
@@ -592,12 +596,12 @@ def destdir_check():
     """make install DESTDIR=... PREFIX=/usr: the Debian paths, nothing outside DESTDIR; uninstall removes it."""
     d = tempfile.mkdtemp(prefix="rcemit-destdir.")
     try:
-        env = dict(os.environ, DESTDIR=d, PREFIX="/usr", PHP_VERSION="8.2")
+        env = dict(os.environ, DESTDIR=d, PREFIX="/usr", PHP_VERSION=PHPV)
         out = subprocess.run(["make", "-s", "-C", REPO, "install"], env=env, check=True, capture_output=True,
                              text=True).stdout
         files = sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
         current = os.readlink(os.path.join(d, "usr/lib/rcemit/current"))
-        want = {"etc/php/8.2/mods-available/rcemit.ini", f"usr/lib/rcemit/{current}/librcemit.so",
+        want = {f"etc/php/{PHPV}/mods-available/rcemit.ini", f"usr/lib/rcemit/{current}/librcemit.so",
                 f"usr/lib/rcemit/{current}/rcemit.h", "usr/share/mediawiki-extensions/RcEmit/extension.json",
                 "usr/share/mediawiki-extensions/RcEmit/preload.php",
                 "usr/share/mediawiki-extensions/RcEmit/src/RcEmitLibrary.php"}
