@@ -55,7 +55,7 @@ FPM = f"/usr/sbin/php-fpm{PHPV}"
 APACHE = "/usr/sbin/apache2"
 PACKAGES = ["apache2", f"libapache2-mod-php{PHPV}", f"php{PHPV}-fpm", f"php{PHPV}-cli", f"php{PHPV}-sqlite3",
             f"php{PHPV}-xml", f"php{PHPV}-mbstring", f"php{PHPV}-intl", f"php{PHPV}-opcache", "mediawiki",
-            "binutils"]
+            "binutils", "make"]
 
 FAILURES = []
 
