@@ -44,6 +44,7 @@ import urllib.parse
 import urllib.request
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from mwdrive import ADMIN_PASS, Api, Listener  # noqa: E402
 
