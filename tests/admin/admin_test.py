@@ -458,6 +458,11 @@ def run_sapi(sapi, work, stage, wiki, ini_dir, listener):
         sc.expect_serving(f"header missing, {reload_name}", "is missing or unreadable", deliver=False)
         stage.restore(stage.header)
 
+        os.chmod(os.path.realpath(stage.lib), 0o600)
+        server.reload()
+        sc.expect_serving(f"library unreadable by www-data, {reload_name}", "could not load", deliver=False)
+        os.chmod(os.path.realpath(stage.lib), 0o644)
+
         stage.hide(stage.lib)
         with open(stage.lib, "w") as f:
             f.write("not a shared object\n")
