@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz \
-	chroot-143 test-143 test-php-143 e2e-143 goldens-143
+	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -15,9 +15,10 @@ deps:
 build: deps
 	$(CARGO) build --release
 
-# Every test layer; installs what it needs first. The host's layers (MediaWiki 1.39, PHP 8.2), then the MediaWiki
-# 1.43 LTS layer (PHP 8.4) in a Debian trixie chroot (test-143).
-test: deps lint test-rust test-php e2e fuzz test-143
+# Every test layer; installs what it needs first. The host's layers (MediaWiki 1.39, PHP 8.2; test-admin: the admin
+# path under Apache mod_php and PHP-FPM), then the MediaWiki 1.43 LTS layer (PHP 8.4) in a Debian trixie chroot
+# (test-143, test-admin-143).
+test: deps lint test-rust test-php e2e test-admin fuzz test-143 test-admin-143
 
 # Every language of the repository: Rust (rustfmt, clippy; the crate and fuzz/), PHP (php-codesniffer with
 # .phpcs.xml, whose Generic.PHP.Syntax runs php -l on every file), Python (pyflakes), shell (shellcheck, warnings
@@ -82,3 +83,26 @@ concurrency: build
 # installs cargo-fuzz if missing). FUZZ_SECONDS per target, default 20; a longer run: see scripts/fuzz.sh.
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The admin path under real web servers (as root): Apache prefork + mod_php 8.2 and PHP-FPM 8.2 (behind Apache
+# mod_proxy_fcgi) with README's production php.ini recipe; start, graceful/FPM reload and cold start with the
+# library or header missing or broken must keep the wiki serving and log RcEmit's "disabled" line; datagrams
+# flow again once the files are back; an unresolvable feed host is logged once per worker. About 1 minute.
+test-admin: build
+	python3 tests/admin/admin_test.py
+
+# Installs the library (a versioned directory per build, /usr/lib/rcemit/current switched atomically), the
+# extension (/usr/share/mediawiki-extensions/RcEmit) and the php.ini snippet (/etc/php/<ver>/mods-available,
+# enabled for apache2 and fpm with phpenmod). PREFIX (default /usr), DESTDIR, PHP_VERSION: see scripts/install.sh.
+# Builds first when the library is missing; run as root for the real thing.
+install:
+	[ -f target/release/librcemit.so ] || $(CARGO) build --release
+	bash scripts/install.sh install
+
+uninstall:
+	bash scripts/install.sh uninstall
+
+# The admin path on MediaWiki 1.43 (PHP 8.4: Apache mod_php 8.4, PHP-FPM 8.4) in the trixie chroot; installs
+# php8.4-fpm and make there when missing. (make demo with a configured host wiki is the host's test only.)
+test-admin-143: build chroot-143
+	bash scripts/trixie-chroot.sh run python3 tests/admin/admin_test.py --no-host-wiki

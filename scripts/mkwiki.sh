@@ -66,7 +66,9 @@ PASS=${MKWIKI_PASS:-rcemit-Admin-pass-1}
 [[ -z "$SCRIPT_PATH" || "$SCRIPT_PATH" =~ ^/[A-Za-z0-9_-]+$ ]] || die "MKWIKI_SCRIPT_PATH must be empty or /name"
 
 mkdir -p "$DIR/images" "$DIR/cache" "$DIR/tmp"
-if ! php "$MW/maintenance/install.php" --confpath "$DIR" --dbtype sqlite --dbpath "$DIR" --dbname wiki \
+# MW_CONFIG_FILE: install.php refuses to run when the settings file it detects exists, and on a host whose own
+# wiki is configured that is $IP/LocalSettings.php (-> /etc/mediawiki/LocalSettings.php); point it at ours.
+if ! MW_CONFIG_FILE="$DIR/LocalSettings.php" php "$MW/maintenance/install.php" --confpath "$DIR" --dbtype sqlite --dbpath "$DIR" --dbname wiki \
   --server "http://127.0.0.1:$PORT" --scriptpath "$SCRIPT_PATH" --lang "$LANGCODE" --pass "$PASS" \
   --skins "" "$NAME" "$ADMIN" >"$DIR/install.log" 2>&1; then
   cat "$DIR/install.log" >&2

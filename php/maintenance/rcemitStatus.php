@@ -4,6 +4,11 @@
  *
  *     MW_INSTALL_PATH=/usr/share/mediawiki php php/maintenance/rcemitStatus.php [--feed=KEY [--rcid=N]]
  *
+ * This shows the CLI's own PHP process. The web workers' view (load mode, library, counters) is the API module
+ * action=rcemitstatus (right rcemit-status, sysops by default). With --preload-header=FILE (a legacy
+ * ffi.preload header) it also says when the web would load another library than $wgRcEmitLibraryPath.
+ * Exits non-zero when RcEmit is disabled, the feed or the change does not exist, or the libraries differ.
+ *
  * @license GPL-2.0-or-later
  */
 
@@ -32,11 +37,21 @@ class RcEmitStatus extends Maintenance {
 		$this->addOption( 'feed', 'Key of an RcEmit entry in $wgRCFeeds to send a recent change to', false, true );
 		$this->addOption( 'rcid', 'rc_id of the recent change to send with --feed (default: the newest)',
 			false, true );
+		$this->addOption( 'preload-header', 'A php.ini ffi.preload header (legacy recipe): compare its FFI_LIB ' .
+			'with $wgRcEmitLibraryPath', false, true );
 		$this->addOption( 'timeout', 'Milliseconds to wait for the queue to drain before the counters ' .
 			'are printed (default 2000)', false, true );
 	}
 
 	public function execute() {
+		if ( $this->hasOption( 'rcid' ) && !$this->hasOption( 'feed' ) ) {
+			$this->fatalError( wfMessage( 'rcemit-maint-stats-rcid-needs-feed' )->text() );
+		}
+		$rcid = $this->getOption( 'rcid' );
+		if ( $rcid !== null && !preg_match( '/^[1-9][0-9]*$/', (string)$rcid ) ) {
+			$this->fatalError( wfMessage( 'rcemit-maint-stats-norc', $rcid )->text() );
+		}
+		$mismatch = $this->compareWithPreloadHeader();
 		$emitter = RcEmitFeed::emitter();
 		$library = $emitter->library();
 		if ( !$library ) {
@@ -53,6 +68,27 @@ class RcEmitStatus extends Maintenance {
 		foreach ( $library->stats() as $name => $value ) {
 			$this->output( sprintf( "%-24s %s\n", $name, $value ) );
 		}
+		$this->output( wfMessage( 'rcemit-maint-stats-web-hint' )->text() . "\n" );
+		if ( $mismatch !== null ) {
+			$this->fatalError( $mismatch );
+		}
+	}
+
+	/** @return string|null The mismatch warning, when --preload-header names another library */
+	private function compareWithPreloadHeader(): ?string {
+		$header = $this->getOption( 'preload-header' );
+		if ( $header === null ) {
+			return null;
+		}
+		$head = @file_get_contents( $header, false, null, 0, 4096 );
+		if ( $head === false || !preg_match( '/^#define FFI_LIB "([^"]+)"/m', $head, $m ) ) {
+			$this->fatalError( "Cannot read FFI_LIB from $header." );
+		}
+		$repo = dirname( __DIR__, 2 );
+		$configured = $this->getConfig()->get( 'RcEmitLibraryPath' ) ?? "$repo/target/release/librcemit.so";
+		$same = $m[1] === $configured
+			|| ( realpath( $m[1] ) !== false && realpath( $m[1] ) === realpath( $configured ) );
+		return $same ? null : wfMessage( 'rcemit-maint-stats-web-mismatch', $header, $m[1], $configured )->text();
 	}
 
 	private function sendTo( string $key, RcEmitLibrary $library ): void {

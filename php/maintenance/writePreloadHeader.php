@@ -1,6 +1,12 @@
 <?php
 /**
- * Writes the header php.ini's ffi.preload names in the production setup (ffi.enable=preload).
+ * Legacy: writes a header for php.ini's ffi.preload (FFI_SCOPE "rcemit" and FFI_LIB).
+ *
+ * README's production recipe no longer uses ffi.preload: with it, PHP refuses to start (Apache with mod_php
+ * exits, PHP-FPM exits 254, also on a graceful reload) as soon as the header or the library its FFI_LIB names is
+ * missing, unreadable or from another build. Without it, opcache.preload compiles RcEmit's wrapper, which loads
+ * the library in the request and only disables RcEmit when it cannot. This script stays for setups that keep
+ * ffi.preload (it is a little cheaper per request) and accept that risk.
  *
  *     php php/maintenance/writePreloadHeader.php --out=/opt/rcemit/rcemit-preload.h
  *
@@ -25,8 +31,9 @@ class WritePreloadHeader extends Maintenance {
 	public function __construct() {
 		parent::__construct();
 		$this->requireExtension( 'RcEmit' );
-		$this->addDescription( 'Writes the header php.ini\'s ffi.preload names in the production setup: FFI_SCOPE ' .
-			'and the absolute FFI_LIB path, then the declarations of include/rcemit.h.' );
+		$this->addDescription( 'Legacy: writes a header for php.ini\'s ffi.preload (FFI_SCOPE and the absolute ' .
+			'FFI_LIB path, then the declarations of include/rcemit.h). README\'s recipe does not need it: with ' .
+			'ffi.preload, PHP does not start when that header or its library is missing.' );
 		$this->addOption( 'out', 'File to write', true, true );
 		$this->addOption( 'library', 'Absolute path of librcemit.so (default: $wgRcEmitLibraryPath)', false, true );
 	}

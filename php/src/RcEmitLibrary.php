@@ -23,10 +23,14 @@ use Throwable;
  *
  * How the library is reached depends on `ffi.enable`:
  * - `ffi.enable=preload` outside the CLI (PHP-FPM, mod_php, `php -S`): the FFI API may only be called from code
- *   compiled by `opcache.preload`. php/preload.php compiles this class; php.ini's `ffi.preload` names a header
- *   (written by writePreloadHeader()) whose `FFI_SCOPE "rcemit"` this class opens with FFI::scope().
- * - CLI, or `ffi.enable=true`: the scope is used when ffi.preload defined it, otherwise FFI::cdef() loads the
- *   header and the library by absolute path.
+ *   compiled by `opcache.preload`. php/preload.php compiles this class, which then loads the header and the
+ *   library with FFI::cdef() on first use in each request. Nothing of rcemit is loaded at PHP's startup, so a
+ *   missing, unreadable or wrong library or header can never stop PHP from starting: the load fails in the
+ *   request, as an RcEmitException, and the extension logs it and stays off.
+ * - Legacy recipe: php.ini's `ffi.preload` names a header (writePreloadHeader()) whose `FFI_SCOPE "rcemit"`
+ *   this class opens with FFI::scope(). PHP then refuses to start when that header or its FFI_LIB is missing,
+ *   so README no longer recommends it; it keeps working for setups that have it.
+ * - CLI, or `ffi.enable=true`: the scope is used when ffi.preload defined it, otherwise FFI::cdef().
  *
  * Every failure is an RcEmitException whose message names the cause and the fix. This class only depends on
  * PHP itself, so that opcache.preload can compile it before any autoloader exists.
@@ -107,14 +111,14 @@ final class RcEmitLibrary {
 			);
 		}
 		$restricted = $enable === 'preload' && PHP_SAPI !== 'cli';
-		if ( $restricted || trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
+		if ( trim( (string)ini_get( 'ffi.preload' ) ) !== '' ) {
 			try {
 				$ffi = FFI::scope( self::SCOPE );
 			} catch ( Throwable $e ) {
-				if ( $restricted ) {
+				if ( $restricted && strpos( $e->getMessage(), 'restricted' ) !== false ) {
 					throw new RcEmitException( self::restrictedMessage( $e ) );
 				}
-				// CLI with an unrelated ffi.preload: fall through to FFI::cdef().
+				// No "rcemit" scope among the ffi.preload headers: load the library with FFI::cdef() below.
 			}
 			if ( isset( $ffi ) ) {
 				// Loaded by the master at startup; refusing it now still stops this process from using code
@@ -132,26 +136,38 @@ final class RcEmitLibrary {
 				return $ffi;
 			}
 		}
+		if ( $restricted ) {
+			// FFI::cdef() is restricted: it only works when this class was compiled by opcache.preload. An empty
+			// one (no declarations, no library: nothing is loaded) asks first, so that the message says "not
+			// preloaded" rather than complaining about a file. (Not FFI::type(): PHP 8.3+ deprecates calling it
+			// statically.)
+			try {
+				FFI::cdef();
+			} catch ( Throwable $e ) {
+				throw new RcEmitException( self::restrictedMessage( $e ) );
+			}
+		}
 		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit.h' );
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
-				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the ' .
-				'include/rcemit.h of the rcemit checkout the library was built from.',
+				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the header ' .
+				'of the library\'s build (make install: /usr/lib/rcemit/current/rcemit.h; a checkout: include/rcemit.h).',
 				$headerPath
 			) );
 		}
 		self::assertAbsolute( 'library', $libraryPath, '$wgRcEmitLibraryPath', 'librcemit.so' );
 		if ( !is_file( $libraryPath ) ) {
 			throw new RcEmitException( sprintf(
-				'The rcemit library %s does not exist. Fix: build it with `cargo build --release` in the rcemit ' .
-				'checkout, or set $wgRcEmitLibraryPath to where librcemit.so is.',
+				'The rcemit library %s does not exist. Fix: build and install it (`cargo build --release && ' .
+				'make install` in the rcemit checkout), or set $wgRcEmitLibraryPath to where librcemit.so is.',
 				$libraryPath
 			) );
 		}
+		$safe = [];
 		self::assertNotWritable( 'library', $libraryPath,
-			'install the library where only root can write and set $wgRcEmitLibraryPath' );
+			'install the library where only root can write and set $wgRcEmitLibraryPath', $safe );
 		self::assertNotWritable( 'C header', $headerPath,
-			'install the header where only root can write and set $wgRcEmitHeaderPath' );
+			'install the header where only root can write and set $wgRcEmitHeaderPath', $safe );
 		try {
 			$ffi = FFI::cdef( (string)file_get_contents( $headerPath ), $libraryPath );
 		} catch ( Throwable $e ) {
@@ -168,16 +184,10 @@ final class RcEmitLibrary {
 	}
 
 	private static function restrictedMessage( Throwable $e ): string {
-		$why = $e->getMessage();
-		if ( strpos( $why, 'restricted' ) !== false ) {
-			return 'PHP FFI is restricted (ffi.enable=preload) and the RcEmit wrapper class was not compiled by ' .
-				'opcache.preload. Fix: in php.ini set opcache.preload=<RcEmit>/php/preload.php (plus ' .
-				'opcache.preload_user when PHP starts as root) and ffi.preload=<header written by ' .
-				'maintenance/writePreloadHeader.php>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
-		}
-		return 'PHP FFI is restricted (ffi.enable=preload) and no FFI scope "' . self::SCOPE . '" is preloaded. ' .
-			'Fix: write the preload header with maintenance/writePreloadHeader.php, name it in php.ini as ' .
-			'ffi.preload=<that file>, then restart PHP; or set ffi.enable=true. (' . $why . ')';
+		return 'PHP FFI is restricted (ffi.enable=preload) and the RcEmit wrapper class was not compiled by ' .
+			'opcache.preload. Fix: in php.ini of this SAPI set opcache.enable=1 and ' .
+			'opcache.preload=<RcEmit>/preload.php (plus opcache.preload_user=www-data when PHP starts as root), ' .
+			'then restart PHP; or set ffi.enable=true. (' . $e->getMessage() . ')';
 	}
 
 	/**
@@ -196,7 +206,7 @@ final class RcEmitLibrary {
 			$header;
 	}
 
-	/** @return string "scope" (preloaded by ffi.preload) or "cdef" (loaded by FFI::cdef) */
+	/** @return string "scope" (the legacy ffi.preload recipe) or "cdef" (loaded by FFI::cdef in this process) */
 	public function mode(): string {
 		return $this->mode;
 	}
@@ -250,12 +260,15 @@ final class RcEmitLibrary {
 		}
 	}
 
-	private static function assertNotWritable( string $what, string $path, string $fix ): void {
+	private static function assertNotWritable( string $what, string $path, string $fix, array &$safe = [] ): void {
 		$ownUser = PHP_SAPI !== 'cli' && !( function_exists( 'posix_geteuid' ) && posix_geteuid() === 0 );
 		$real = realpath( $path );
 		foreach ( array_unique( [ $path, $real === false ? $path : $real ] ) as $start ) {
 			for ( $node = $start; ; $node = dirname( $node ) ) {
-				$why = self::writableBy( $node, $ownUser );
+				// A directory found safe a moment ago (the library's and the header's share most of theirs)
+				// is not stat()ed again: this runs once per request in a web SAPI.
+				$why = isset( $safe[$node] ) ? null : self::writableBy( $node, $ownUser );
+				$safe[$node] = true;
 				if ( $why !== null ) {
 					throw new RcEmitException( sprintf(
 						'The rcemit %s %s is not safe to load: %s %s, and whoever can write there can replace ' .
@@ -310,20 +323,44 @@ final class RcEmitLibrary {
 	 * Opens a feed (once per process and distinct configuration: handles are never closed).
 	 *
 	 * @param array $config See rcemit_feed_open() in include/rcemit.h: uri, format, canonical_server, ...
+	 * @param string $label How the admin knows the feed, e.g. `$wgRCFeeds['irc-relay']`, for the message
 	 * @return int Feed handle for emit()
-	 * @throws RcEmitException with the library's explanation when the configuration is rejected
+	 * @throws RcEmitException naming the feed and the option when the configuration is rejected
 	 */
-	public function openFeed( array $config ): int {
+	public function openFeed( array $config, string $label = '' ): int {
 		$json = json_encode( $config, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
 		$handle = $this->ffi->new( 'uint32_t' );
 		$code = $this->ffi->rcemit_feed_open( $json, strlen( $json ), FFI::addr( $handle ) );
 		if ( $code !== self::RESULT_OK ) {
-			throw new RcEmitException( sprintf(
-				'rcemit rejected the feed configuration %s: %s (%s). Fix: correct this $wgRCFeeds entry.',
-				$json, $this->lastError(), $this->resultMessage( $code )
-			) );
+			throw new RcEmitException( self::feedConfigMessage(
+				$label !== '' ? $label : 'the feed for ' . ( $config['uri'] ?? '(no uri)' ), $this->lastError(),
+				$this->resultMessage( $code ) ) );
 		}
 		return $handle->cdata;
+	}
+
+	/**
+	 * One short line for a rejected feed configuration: the feed, the $wgRCFeeds option (or the wiki setting)
+	 * the library's key comes from, and the library's reason.
+	 */
+	private static function feedConfigMessage( string $label, string $error, string $result ): string {
+		// The library's keys and where an admin sets each (see RcEmitFeed::libraryConfig()).
+		$options = [
+			'uri' => "option 'uri'", 'format' => "option 'format'", 'max_datagram' => "option 'max_datagram'",
+			'xmlrc_properties' => "option 'properties'", 'channel' => "option 'channel'",
+			'irc_interwiki_prefix' => "option 'add_interwiki_prefix'",
+			'canonical_server' => '$wgCanonicalServer', 'server_name' => '$wgServerName',
+			'script_path' => '$wgScriptPath', 'script' => '$wgScript', 'article_path' => '$wgArticlePath',
+			'wiki_id' => 'the wiki id ($wgDBname)', 'use_rc_patrol' => '$wgUseRCPatrol',
+			'use_np_patrol' => '$wgUseNPPatrol',
+		];
+		if ( preg_match( '/^feed config key "([^"]+)": (.*)$/s', $error, $m ) ) {
+			$where = $options[$m[1]] ?? "setting '{$m[1]}'";
+			return sprintf( 'rcemit rejected the feed configuration of %s, %s: %s. Fix: correct it in ' .
+				'LocalSettings.php; the other feeds keep working.', $label, $where, $m[2] );
+		}
+		return sprintf( 'rcemit rejected the feed configuration of %s: %s. Fix: correct that $wgRCFeeds entry; the ' .
+			'other feeds keep working.', $label, $error !== '' ? $error : $result );
 	}
 
 	/**

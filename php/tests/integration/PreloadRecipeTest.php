@@ -159,11 +159,20 @@ class PreloadRecipeTest extends TestCase {
 		$this->assertStringContainsString( 'Fix:', $result['warnings'][0][1] );
 	}
 
-	public function testScopeNotPreloadedIsReported(): void {
-		$result = $this->request( $this->ini( false, true ), [ 'preload' => 1 ] );
+	/**
+	 * The fail-safe recipe (README, issue 15): no ffi.preload, only opcache.preload compiling the wrapper, which
+	 * then loads the library itself with FFI::cdef() in the request.
+	 */
+	public function testWithoutFfiPreloadThePreloadedWrapperLoadsTheLibraryItself(): void {
+		$listener = new UdpListener();
+		$result = $this->request( $this->ini( false, true ), [ 'preload' => 1, 'uri' => $listener->uri( '' ),
+			'rc_id' => 4343 ] );
 		$this->assertTrue( $result['preloaded'] );
-		$this->assertFalse( $result['library'] );
-		$this->assertCount( 1, $result['warnings'] );
-		$this->assertStringContainsString( 'no FFI scope "rcemit" is preloaded', $result['warnings'][0][1] );
+		$this->assertTrue( $result['library'] );
+		$this->assertSame( 'cdef', $result['mode'] );
+		$this->assertSame( [], $result['warnings'] );
+		$got = $listener->receive( 1 );
+		$listener->close();
+		$this->assertSame( 4343, json_decode( $got[0] ?? '', true )['id'] ?? null );
 	}
 }
