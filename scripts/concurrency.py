@@ -242,7 +242,7 @@ def main():
     row("workers whose counters were read", f"{len(answered)} of {len(pids_after)}",
         set(pids_after) <= {s["pid"] for s in answered})
     modes = sorted({s.get("mode", "?") for s in answered})
-    row("library load mode in the workers", ",".join(modes), modes == ["scope"])
+    row("library load mode in the workers", ",".join(modes), modes == ["cdef"])
     total = {k: sum(s["stats"][k] for s in answered) for k in (answered[0]["stats"] if answered else {})}
     arrived = sum(sum(listener.ids.values()) for listener in listeners.values())
     row("sum of workers' enqueued", total.get("enqueued"), total.get("enqueued") == len(FEEDS) * len(rcids))

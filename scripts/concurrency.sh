@@ -2,8 +2,8 @@
 # concurrency.sh — RcEmit in production shape under concurrent edits.
 #
 # Apache 2.4 (prefork MPM, Debian's mod_php of the PHP version scripts/php-version.sh gives: 8.2 on Debian 12,
-# 8.4 on Debian 13) with the README's production php.ini recipe (ffi.enable=preload, ffi.preload = header written by writePreloadHeader.php, opcache.preload = php/preload.php,
-# opcache.preload_user = www-data) serves a throwaway SQLite wiki on 127.0.0.1 only. CLIENTS concurrent API
+# 8.4 on Debian 13) with the README's production php.ini recipe (ffi.enable=preload, opcache.preload =
+# php/preload.php, opcache.preload_user = www-data; each worker loads the library with FFI::cdef) serves a throwaway SQLite wiki on 127.0.0.1 only. CLIENTS concurrent API
 # clients (each logs in as its own user and takes its own csrf token) make EDITS edits through api.php; two
 # RcEmit feeds (json and xmlrc) and core's own JSON feed send to loopback UDP listeners. scripts/concurrency.py
 # checks every rc_id of the recentchanges table against the listeners, compares each json packet with core's,
@@ -46,7 +46,7 @@ packages=(apache2 "libapache2-mod-php$PHPV" "php$PHPV-cli" "php$PHPV-sqlite3" "p
 rcemit_ensure_packages concurrency "${packages[@]}"
 [ -f "$LIB" ] || (cd "$REPO" && cargo build --release)
 
-# Root-owned scratch directory (mode 755): the preload header and the stats endpoint live here, where
+# Root-owned scratch directory (mode 755): the stats endpoint lives here, where
 # www-data cannot write (RcEmit refuses files the worker user could replace). Only wiki/ belongs to www-data.
 WORK=$(mktemp -d /tmp/rcemit-concurrency.XXXXXX)
 chmod 755 "$WORK"
@@ -93,14 +93,11 @@ EOF
 for i in $(seq 1 "$CLIENTS"); do
   "$WORK/wiki/mw" createAndPromote.php "Concurrency$i" "rcemit-Concurrency-pass-$i" >/dev/null
 done
-MW_CONFIG_FILE=$WORK/wiki/LocalSettings.php php "$EXT/php/maintenance/writePreloadHeader.php" \
-  --out="$WORK/rcemit-preload.h" >/dev/null
 chown -R www-data:www-data "$WORK/wiki"
 
 cat >"$WORK/php-conf.d/60-rcemit.ini" <<EOF
 ; The production recipe of README.md, for the apache2 SAPI of this test only (PHP_INI_SCAN_DIR).
 ffi.enable=preload
-ffi.preload=$WORK/rcemit-preload.h
 opcache.enable=1
 opcache.preload=$EXT/php/preload.php
 opcache.preload_user=www-data

@@ -163,7 +163,8 @@ final class Emitter {
 				) {
 					$this->warnOnce( "dns:$uri", 'RcEmit cannot deliver to {feed}: {cause}', new RcEmitException(
 						sprintf( 'the host name %s of %s does not resolve (dns_failures=%d, unresolved=%d events so ' .
-						'far in this PHP process; logged once per process). Fix: correct the uri in LocalSettings.php ' .
+						'far in this PHP process; logged once per process). Fix: correct the uri in ' .
+						'LocalSettings.php ' .
 						'or the DNS entry; rcemit retries the lookup every few seconds.',
 						$host, $uri, $stats['dns_failures'], $stats['unresolved'] ) ), [ 'feed' => self::feedLabel(
 						(string)$uri ) ] );

@@ -151,7 +151,8 @@ final class RcEmitLibrary {
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
 				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the header ' .
-				'of the library\'s build (make install: /usr/lib/rcemit/current/rcemit.h; a checkout: include/rcemit.h).',
+				'of the library\'s build (make install: /usr/lib/rcemit/current/rcemit.h; a checkout: ' .
+				'include/rcemit.h).',
 				$headerPath
 			) );
 		}
