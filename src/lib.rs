@@ -9,6 +9,7 @@ pub mod event;
 pub mod feed;
 pub mod ffi;
 pub mod format;
+pub mod once;
 pub mod payload;
 pub mod sender;
 #[cfg(any(test, feature = "testing"))]

@@ -46,6 +46,7 @@ fn header_is_declarations_only() {
         "rcemit_feed_emit",
         "rcemit_feed_queue",
         "rcemit_wake",
+        "rcemit_once",
         "rcemit_stats_read",
         "rcemit_flush",
         "rcemit_shutdown",

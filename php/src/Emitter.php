@@ -132,8 +132,7 @@ final class Emitter {
 	 * asynchronously, so a failure shows at the end of a later request of the same worker.
 	 *
 	 * PHP forgets everything between the requests of a web worker, but the library does not: "already
-	 * reported" is remembered as a marker feed opened in the library's registry (a configuration no event is
-	 * ever sent to; opening an equal one again returns the same handle, and `feeds` in rcemit_stats counts it).
+	 * reported" is remembered by the library (rcemit_once).
 	 * The library counts failures for the whole process, not per feed: a host name that does not resolve is
 	 * confirmed with a lookup here (after the response, once per process and name) and logged naming its feed;
 	 * send errors (a receiver not listening) cannot be attributed, so they are logged once per process with
@@ -155,11 +154,10 @@ final class Emitter {
 			if ( $dns === 0 && $send === 0 ) {
 				return;
 			}
-			$registered = (int)$stats['feeds'];
 			foreach ( array_keys( $this->destinations ) as $uri ) {
 				$host = self::hostOf( (string)$uri );
 				if ( $dns > 0 && $host !== null && filter_var( $host, FILTER_VALIDATE_IP ) === false
-					&& $this->firstReport( 'dns', (string)$uri, $registered ) && !self::resolves( $host )
+					&& $this->library->once( "rcemit-reported-dns:$uri" ) && !self::resolves( $host )
 				) {
 					$this->warnOnce( "dns:$uri", 'RcEmit cannot deliver to {feed}: {cause}', new RcEmitException(
 						sprintf( 'the host name %s of %s does not resolve (dns_failures=%d, unresolved=%d events so ' .
@@ -170,7 +168,7 @@ final class Emitter {
 						(string)$uri ) ] );
 				}
 			}
-			if ( $send > 0 && $this->firstReport( 'send', 'udp://127.0.0.1:9', $registered ) ) {
+			if ( $send > 0 && $this->library->once( 'rcemit-reported-send' ) ) {
 				$named = [];
 				foreach ( array_keys( $this->destinations ) as $uri ) {
 					$named[] = self::feedLabel( (string)$uri ) . ' (' . rtrim( (string)$uri ) . ')';
@@ -184,16 +182,6 @@ final class Emitter {
 		} catch ( Throwable $e ) {
 			// A status check must never disturb the request it runs after.
 		}
-	}
-
-	/** Opens the marker feed for (kind, uri); true when it did not exist before (first report in the process). */
-	private function firstReport( string $kind, string $uri, int &$registered ): bool {
-		$handle = $this->library->openFeed( [ 'uri' => $uri, 'wiki_id' => "rcemit-reported-$kind" ] );
-		if ( $handle > $registered ) {
-			$registered = $handle;
-			return true;
-		}
-		return false;
 	}
 
 	private static function hostOf( string $uri ): ?string {

@@ -393,6 +393,19 @@ final class RcEmitLibrary {
 	}
 
 	/**
+	 * Whether this process meets `$key` for the first time: the library remembers it, so this holds across
+	 * the requests of a web worker, which forget everything else ("log once per worker process").
+	 *
+	 * @param string $key
+	 * @return bool
+	 */
+	public function once( string $key ): bool {
+		$first = $this->ffi->new( 'uint8_t' );
+		return $this->ffi->rcemit_once( $key, strlen( $key ), FFI::addr( $first ) ) === self::RESULT_OK
+			&& $first->cdata === 1;
+	}
+
+	/**
 	 * Waits until the queue is empty and sent, or the timeout passed.
 	 *
 	 * @param int $timeoutMs

@@ -220,6 +220,31 @@ pub unsafe extern "C" fn rcemit_stats_read(
     })
 }
 
+/// Records the `len` bytes at `key` in this process's set of keys and writes to `*first_out` 1 when the
+/// process had not recorded them before, else 0: "once per process" for callers that keep no state across
+/// units of work (a PHP web worker forgets everything between requests, yet logs a failure once per worker).
+/// Keys are compared by their first 512 bytes; after 1,024 keys every key counts as recorded. A child after
+/// fork() starts with none. Outputs written only on success. Thread-safe.
+///
+/// # Safety
+/// `key` must point to `len` readable bytes, and `first_out` must be writable for one `uint8_t`.
+#[no_mangle]
+pub unsafe extern "C" fn rcemit_once(
+    key: *const c_char,
+    len: usize,
+    first_out: *mut u8,
+) -> rcemit_result {
+    guard(|| {
+        // SAFETY: the caller's promise above.
+        let key = unsafe { input(key.cast(), len) }?;
+        let first_out = output(first_out)?;
+        let first = crate::once::first_time(key);
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { write(first_out, u8::from(first)) };
+        Ok(())
+    })
+}
+
 /// Writes the description of result `code` (any value; unknown codes are described as such) into `buf` of
 /// `len` bytes as UTF-8 with a terminating NUL, and its length without the NUL into `*written_out`.
 /// RCEMIT_RESULT_BUFFER_TOO_SMALL (nothing written) if `len` is too small; messages are under 256 bytes.

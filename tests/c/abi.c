@@ -131,6 +131,13 @@ int main(int argc, char **argv) {
     CHECK(rcemit_result_message(RCEMIT_RESULT_OK, (uint8_t *)message, 10, NULL) == RCEMIT_RESULT_NULL_PARAMETER);
     CHECK(rcemit_stats_read(NULL, sizeof stats) == RCEMIT_RESULT_NULL_PARAMETER);
 
+    /* Once per process: the first time only; NULL refused, nothing written. */
+    uint8_t first = 7;
+    CHECK(rcemit_once("abi-key", 7, &first) == RCEMIT_RESULT_OK && first == 1);
+    CHECK(rcemit_once("abi-key", 7, &first) == RCEMIT_RESULT_OK && first == 0);
+    first = 7;
+    CHECK(rcemit_once("abi-key", 7, NULL) == RCEMIT_RESULT_NULL_PARAMETER && first == 7);
+
     /* Emit: garbage handles and NULL are refused; valid ones return at once. */
     CHECK(rcemit_feed_emit(0, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
     CHECK(rcemit_feed_emit(0xDEADBEEF, payload, payload_len) == RCEMIT_RESULT_UNKNOWN_FEED);
