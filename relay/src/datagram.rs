@@ -63,7 +63,10 @@ impl std::fmt::Display for Reject {
 
 impl Node {
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -80,7 +83,10 @@ pub fn parse(datagram: &[u8]) -> Result<Change, Reject> {
     let element = unframe(text)?;
     let rc = read_element(element)?;
     if rc.name != "rc" {
-        return Err(Reject::Malformed(format!("root element is <{}>, not <rc>", rc.name)));
+        return Err(Reject::Malformed(format!(
+            "root element is <{}>, not <rc>",
+            rc.name
+        )));
     }
     let wikiid = rc.attr("wikiid").ok_or(Reject::MissingWikiId)?.to_owned();
     Ok(Change { rc, wikiid })
@@ -124,7 +130,9 @@ fn read_element(xml: &str) -> Result<Node, Reject> {
                 close(&mut stack, &mut root, node);
             }
             Event::End(_) => {
-                let node = stack.pop().ok_or_else(|| Reject::Malformed("unmatched end tag".into()))?;
+                let node = stack
+                    .pop()
+                    .ok_or_else(|| Reject::Malformed("unmatched end tag".into()))?;
                 close(&mut stack, &mut root, node);
             }
             Event::Text(text) => {
@@ -137,12 +145,16 @@ fn read_element(xml: &str) -> Result<Node, Reject> {
             }
             Event::DocType(_) => return Err(Reject::Doctype),
             Event::Eof if root.is_some() => break,
-            Event::Eof if stack.is_empty() => return Err(Reject::Malformed("empty datagram".into())),
+            Event::Eof if stack.is_empty() => {
+                return Err(Reject::Malformed("empty datagram".into()))
+            }
             Event::Eof => return Err(Reject::Malformed("truncated: unclosed element".into())),
             Event::CData(_) => return Err(Reject::Malformed("CDATA section".into())),
             Event::Comment(_) => return Err(Reject::Malformed("comment".into())),
             Event::PI(_) | Event::Decl(_) => {
-                return Err(Reject::Malformed("processing instruction or XML declaration".into()))
+                return Err(Reject::Malformed(
+                    "processing instruction or XML declaration".into(),
+                ))
             }
         }
     }
@@ -177,7 +189,9 @@ fn open(start: &BytesStart<'_>, elements: usize, depth: usize) -> Result<Node, R
         return Err(Reject::Malformed(format!("nested deeper than {MAX_DEPTH}")));
     }
     if elements > MAX_ELEMENTS {
-        return Err(Reject::Malformed(format!("more than {MAX_ELEMENTS} elements")));
+        return Err(Reject::Malformed(format!(
+            "more than {MAX_ELEMENTS} elements"
+        )));
     }
     let name = std::str::from_utf8(start.name().as_ref())
         .map_err(|_| Reject::Utf8)?
@@ -197,7 +211,11 @@ fn open(start: &BytesStart<'_>, elements: usize, depth: usize) -> Result<Node, R
         let value = unescape(&normalize_attribute(raw))?;
         attrs.push((key, value));
     }
-    Ok(Node { name, attrs, children: Vec::new() })
+    Ok(Node {
+        name,
+        attrs,
+        children: Vec::new(),
+    })
 }
 
 /// Names must be NCNames (no prefixes: XMLRC never used namespaces), ASCII only so that the check is exact.
@@ -207,7 +225,9 @@ fn check_name(name: &str) -> Result<(), Reject> {
     if ok_first && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
         Ok(())
     } else {
-        Err(Reject::Malformed(format!("unsupported element or attribute name {name:?}")))
+        Err(Reject::Malformed(format!(
+            "unsupported element or attribute name {name:?}"
+        )))
     }
 }
 
@@ -228,7 +248,10 @@ fn unescape(raw: &str) -> Result<String, Reject> {
     }
     let value = quick_xml::escape::unescape(raw).map_err(|e| Reject::Entity(e.to_string()))?;
     if let Some(c) = value.chars().find(|&c| !is_xml_char(c)) {
-        return Err(Reject::Entity(format!("character U+{:04X} is not allowed in XML 1.0", c as u32)));
+        return Err(Reject::Entity(format!(
+            "character U+{:04X} is not allowed in XML 1.0",
+            c as u32
+        )));
     }
     Ok(value.into_owned())
 }
@@ -251,16 +274,26 @@ mod tests {
         assert_eq!(c.rc.attr("title"), Some("Tom & Jerry's"));
         assert_eq!(c.rc.attr("comment"), Some("tab\there, newline\nthere"));
         assert_eq!(c.rc.attrs.len(), 14);
-        let Child::Element(tags) = &c.rc.children[0] else { panic!() };
-        let Child::Element(tag) = &tags.children[0] else { panic!() };
+        let Child::Element(tags) = &c.rc.children[0] else {
+            panic!()
+        };
+        let Child::Element(tag) = &tags.children[0] else {
+            panic!()
+        };
         assert_eq!(tag.children, vec![Child::Text("mw-replace".into())]);
     }
 
     #[test]
     fn strips_core_prefix_framing() {
         let framed = format!("#en.wikipedia\t {EDIT}\n");
-        assert_eq!(parse(framed.as_bytes()).unwrap(), parse(EDIT.as_bytes()).unwrap());
-        assert_eq!(parse(format!("{EDIT}\n").as_bytes()).unwrap().wikiid, "wiki");
+        assert_eq!(
+            parse(framed.as_bytes()).unwrap(),
+            parse(EDIT.as_bytes()).unwrap()
+        );
+        assert_eq!(
+            parse(format!("{EDIT}\n").as_bytes()).unwrap().wikiid,
+            "wiki"
+        );
     }
 
     #[test]
@@ -270,7 +303,10 @@ mod tests {
         assert_eq!(reason(br#"<rc title="&nbsp;" wikiid="w"/>"#), "entity");
         assert_eq!(reason(br#"<rc title="&#0;" wikiid="w"/>"#), "entity");
         assert_eq!(reason(b"<rc title=\"\xff\" wikiid=\"w\"/>"), "utf8");
-        assert_eq!(reason(br#"<!DOCTYPE rc [<!ENTITY x "y">]><rc wikiid="w"/>"#), "doctype");
+        assert_eq!(
+            reason(br#"<!DOCTYPE rc [<!ENTITY x "y">]><rc wikiid="w"/>"#),
+            "doctype"
+        );
         assert_eq!(reason(br#"<rc wikiid="w"/><rc wikiid="w"/>"#), "malformed");
         assert_eq!(reason(br#"<rc wikiid="w" wikiid="v"/>"#), "malformed");
         assert_eq!(reason(br#"<rc a:b="1" wikiid="w"/>"#), "malformed");
@@ -281,7 +317,10 @@ mod tests {
         assert_eq!(reason(b""), "malformed");
         assert_eq!(reason(b"<rc wikiid=\"w\">a</rd>"), "malformed");
         let deep = "<a>".repeat(40) + &"</a>".repeat(40);
-        assert_eq!(reason(format!("<rc wikiid=\"w\">{deep}</rc>").as_bytes()), "malformed");
+        assert_eq!(
+            reason(format!("<rc wikiid=\"w\">{deep}</rc>").as_bytes()),
+            "malformed"
+        );
     }
 
     #[test]
