@@ -57,4 +57,14 @@ mod tests {
         assert!(out.contains("<rc "), "{out}");
         assert!(!out.contains("<rc xmlns"), "{out}");
     }
+
+    #[test]
+    fn newlines_and_tabs_in_attributes_leave_as_character_references() {
+        let xml = r#"<rc comment="a&#10;b&#9;c" wikiid="w"/>"#;
+        let rc = rc_element(&parse(xml.as_bytes()).unwrap().rc).unwrap();
+        let mut out = Vec::new();
+        rc.write_to(&mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("a&#xa;b&#x9;c"), "{out}");
+    }
 }

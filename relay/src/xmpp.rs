@@ -1,10 +1,17 @@
-//! The XMPP side: one c2s session (tokio-xmpp's StanzaStream, which reconnects with exponential backoff,
-//! 1 s doubling to 30 s), the rooms' join/configure state, and the sending of queued changes.
+//! The XMPP side: one c2s session (tokio-xmpp's StanzaStream), the rooms' join/configure state, and the
+//! sending of queued changes.
 //!
-//! A change leaves its queue only while its room is joined, and stays tracked until tokio-xmpp reports it
-//! written to the transport (counted as published). When the connection is lost, every change not yet
-//! written goes back to the front of its queue; tokio-xmpp may still write its own copy on the next stream,
-//! but that copy arrives before the bridge has rejoined, so the room refuses it and nothing is doubled.
+//! A change leaves its queue only while its room is joined, and stays tracked until the server acknowledged
+//! it (XEP-0198 stream management, when the server offers it) or, without stream management, until
+//! tokio-xmpp wrote it to the transport; only then is it counted as published. A server killed mid-stream
+//! therefore loses nothing that was only written: it is sent again (at least once, so a change whose ack was
+//! lost may appear twice). When the connection is lost, the stream is dropped,
+//! every change not yet written goes back to the front of its queue, and a fresh stream is made after an
+//! exponential backoff (1 s doubling to 30 s; tokio-xmpp itself retries failed connects the same way).
+//!
+//! Why a fresh stream instead of tokio-xmpp's own reconnect: that one first tries XEP-0198 resumption, and
+//! after a server restart Prosody 0.12 answers `<failed xmlns='urn:xmpp:sm:3'/>` without `h`, which
+//! xmpp-parsers 0.23.0 refuses as invalid: tokio-xmpp 6.0.0 then reconnects in a tight loop forever.
 
 use crate::config::{split_host_port, Tls};
 use crate::queue::Item;
@@ -36,6 +43,10 @@ const STREAM_QUEUE: usize = 512;
 const MAX_INFLIGHT: usize = 256;
 /// How long a room whose join or configuration failed waits before the next attempt.
 const ROOM_RETRY: Duration = Duration::from_secs(10);
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A session that lasted this long resets the backoff.
+const STABLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RoomState {
@@ -60,9 +71,15 @@ struct InFlight {
 
 struct Session {
     shared: Arc<Shared>,
-    stream: StanzaStream,
+    /// `None` between a lost connection and the next attempt.
+    stream: Option<StanzaStream>,
+    reconnect_at: tokio::time::Instant,
+    backoff: Duration,
+    online_since: Option<Instant>,
     rooms: Vec<RoomState>,
     online: bool,
+    /// The stage that makes a change published on this stream: Acked with stream management, else Sent.
+    confirm: StanzaStage,
     sessions: u64,
     iqs: HashMap<String, IqPurpose>,
     next_id: u64,
@@ -85,10 +102,11 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let until =
             deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
-            event = s.stream.next() => match event {
+            event = next_event(&mut s.stream) => match event {
                 Some(event) => s.on_event(event).await,
-                None => break,
+                None => s.lost(),
             },
+            _ = tokio::time::sleep_until(s.reconnect_at), if s.stream.is_none() => s.connect(),
             Some((seq, state)) = s.confirmations.next(), if !s.confirmations.is_empty() => s.on_confirmation(seq, state),
             _ = shared.pushed.notified() => {}
             _ = retry.tick() => s.retry_rooms().await,
@@ -109,7 +127,30 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
 
 impl Session {
     fn new(shared: Arc<Shared>) -> Session {
-        let cfg = &shared.config;
+        let rooms = vec![RoomState::Out; shared.config.wikis.len()];
+        let mut session = Session {
+            shared,
+            stream: None,
+            reconnect_at: tokio::time::Instant::now(),
+            backoff: BACKOFF_MIN,
+            online_since: None,
+            rooms,
+            online: false,
+            confirm: StanzaStage::Sent,
+            sessions: 0,
+            iqs: HashMap::new(),
+            next_id: 0,
+            inflight: HashMap::new(),
+            confirmations: FuturesUnordered::new(),
+            next_room: 0,
+        };
+        session.connect();
+        session
+    }
+
+    /// Makes a fresh stream; tokio-xmpp connects, authenticates and binds in the background.
+    fn connect(&mut self) {
+        let cfg = &self.shared.config;
         let dns = match &cfg.server {
             Some(server) if server.parse::<SocketAddr>().is_ok() => DnsConfig::addr(server),
             Some(server) => {
@@ -121,7 +162,8 @@ impl Session {
         let jid = Jid::from(cfg.jid.clone());
         let password = cfg.password.clone();
         let timeouts = Timeouts::tight();
-        let stream = match cfg.tls {
+        tracing::info!(jid = %cfg.jid, server = ?cfg.server, tls = ?cfg.tls, "connecting");
+        self.stream = Some(match cfg.tls {
             Tls::Starttls => StanzaStream::new_c2s(
                 StartTlsServerConnector::from(dns),
                 jid,
@@ -136,20 +178,31 @@ impl Session {
                 timeouts,
                 STREAM_QUEUE,
             ),
-        };
-        tracing::info!(jid = %cfg.jid, server = ?cfg.server, tls = ?cfg.tls, "connecting");
-        Session {
-            rooms: vec![RoomState::Out; cfg.wikis.len()],
-            shared,
-            stream,
-            online: false,
-            sessions: 0,
-            iqs: HashMap::new(),
-            next_id: 0,
-            inflight: HashMap::new(),
-            confirmations: FuturesUnordered::new(),
-            next_room: 0,
+        });
+    }
+
+    /// The connection is gone: drop the stream (so nothing it still holds is sent later), put back what was
+    /// not written, and schedule the next attempt.
+    fn lost(&mut self) {
+        self.stream = None;
+        self.online = false;
+        self.requeue_unsent();
+        for room in 0..self.rooms.len() {
+            self.set_room(room, RoomState::Out);
         }
+        if self
+            .online_since
+            .take()
+            .is_some_and(|t| t.elapsed() >= STABLE)
+        {
+            self.backoff = BACKOFF_MIN;
+        }
+        tracing::warn!(
+            retry_in_s = self.backoff.as_secs_f64(),
+            "XMPP connection lost"
+        );
+        self.reconnect_at = tokio::time::Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
 
     fn queued(&self) -> usize {
@@ -165,13 +218,17 @@ impl Session {
         format!("rcemit-{kind}-{}", self.next_id)
     }
 
-    async fn send(&mut self, stanza: impl Into<Stanza>) -> StanzaToken {
-        self.stream.send(Box::new(stanza.into())).await
+    /// Hands a stanza to the stream; `None` when there is no stream (the caller keeps what it needs).
+    async fn send(&mut self, stanza: impl Into<Stanza>) -> Option<StanzaToken> {
+        Some(self.stream.as_ref()?.send(Box::new(stanza.into())).await)
     }
 
     async fn on_event(&mut self, event: Event) {
         match event {
-            Event::Stream(StreamEvent::Reset { bound_jid, .. }) => {
+            Event::Stream(StreamEvent::Reset {
+                bound_jid,
+                features,
+            }) => {
                 self.sessions += 1;
                 if self.sessions > 1 {
                     self.shared.metrics.reconnects.inc();
@@ -179,20 +236,19 @@ impl Session {
                 tracing::info!(%bound_jid, session = self.sessions, "online; joining rooms");
                 self.requeue_unsent();
                 self.online = true;
+                self.online_since = Some(Instant::now());
+                // tokio-xmpp enables stream management whenever the server offers it.
+                self.confirm = match features.stream_management {
+                    Some(_) => StanzaStage::Acked,
+                    None => StanzaStage::Sent,
+                };
                 for room in 0..self.rooms.len() {
                     self.join(room).await;
                 }
             }
-            Event::Stream(StreamEvent::Suspended) => {
-                tracing::warn!("connection lost; tokio-xmpp reconnects with backoff");
-                self.online = false;
-                self.requeue_unsent();
-            }
-            Event::Stream(StreamEvent::Resumed) => {
-                // XEP-0198 resumption: the rooms still know us, and tokio-xmpp resends what was unacked.
-                tracing::info!("session resumed");
-                self.online = true;
-            }
+            Event::Stream(StreamEvent::Suspended) => self.lost(),
+            // Never happens: a suspended stream is dropped before it could resume.
+            Event::Stream(StreamEvent::Resumed) => {}
             Event::Stanza(stanza) => self.on_stanza(stanza).await,
         }
     }
@@ -375,13 +431,18 @@ impl Session {
                 continue;
             };
             idle = 0;
-            let token = self.send(item.message.clone()).await;
+            // `online` implies a stream, so this hand-over always succeeds.
+            let Some(token) = self.send(item.message.clone()).await else {
+                let mut queues = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner());
+                queues.requeue(room, item);
+                return;
+            };
             self.next_id += 1;
             let seq = self.next_id;
             let mut waiter = token.clone();
-            self.confirmations.push(Box::pin(async move {
-                (seq, waiter.wait_for(StanzaStage::Sent).await)
-            }));
+            let stage = self.confirm;
+            self.confirmations
+                .push(Box::pin(async move { (seq, waiter.wait_for(stage).await) }));
             self.inflight.insert(seq, InFlight { room, item, token });
         }
     }
@@ -391,7 +452,7 @@ impl Session {
             return;
         };
         match state {
-            Some(StanzaState::Sent { .. } | StanzaState::Acked { .. }) => {
+            Some(state) if confirmed(self.confirm, &state) => {
                 self.shared
                     .metrics
                     .published(&self.shared.config.wikis[entry.room].id);
@@ -400,12 +461,11 @@ impl Session {
         }
     }
 
-    /// After a lost connection: what was written counts as published, the rest goes back to its queue.
+    /// After a lost connection: what was confirmed counts as published, the rest goes back to its queue.
     fn requeue_unsent(&mut self) {
         let mut unsent = Vec::new();
         for (seq, entry) in self.inflight.drain() {
-            let state = entry.token.state();
-            if matches!(state, StanzaState::Sent { .. } | StanzaState::Acked { .. }) {
+            if confirmed(self.confirm, &entry.token.state()) {
                 self.shared
                     .metrics
                     .published(&self.shared.config.wikis[entry.room].id);
@@ -442,11 +502,13 @@ impl Session {
             self.shared.metrics.dropped("shutdown", left);
             tracing::warn!(dropped = left, "changes not published before the deadline");
         }
-        if tokio::time::timeout(Duration::from_secs(3), self.stream.close())
-            .await
-            .is_err()
-        {
-            tracing::warn!("closing the XMPP stream timed out");
+        if let Some(stream) = self.stream.take() {
+            if tokio::time::timeout(Duration::from_secs(3), stream.close())
+                .await
+                .is_err()
+            {
+                tracing::warn!("closing the XMPP stream timed out");
+            }
         }
     }
 }
@@ -462,6 +524,22 @@ impl Session {
             self.shared.gauge(&queues, room);
         }
         left
+    }
+}
+
+/// Whether a change reached the stage that counts as published on a stream confirming at `stage`.
+fn confirmed(stage: StanzaStage, state: &StanzaState) -> bool {
+    match state {
+        StanzaState::Acked { .. } => true,
+        StanzaState::Sent { .. } => stage == StanzaStage::Sent,
+        _ => false,
+    }
+}
+
+async fn next_event(stream: &mut Option<StanzaStream>) -> Option<Event> {
+    match stream {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
     }
 }
 
