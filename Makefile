@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz relay-deps test-relay
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -15,11 +15,12 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first.
-test: deps lint test-rust test-php e2e fuzz
+test: deps lint test-rust test-php e2e fuzz test-relay
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p rcemit-relay --all-targets -- -D warnings
 	cd fuzz && $(CARGO) fmt --all -- --check && $(CARGO) clippy --all-targets -- -D warnings
 
 test-rust:
@@ -51,3 +52,14 @@ concurrency: build
 # installs cargo-fuzz if missing). FUZZ_SECONDS per target, default 20; a longer run: see scripts/fuzz.sh.
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+relay-deps:
+	scripts/install-relay-deps.sh
+
+# The XMPP bridge (relay/): its unit tests, then tests/relay/relay_test.py against private Prosody and ejabberd
+# servers on loopback with Debian's slixmpp as the independent client, including the chain from a throwaway
+# MediaWiki with RcEmit's xmlrc feed (about 2 minutes).
+test-relay: relay-deps build
+	$(CARGO) test -p rcemit-relay
+	$(CARGO) build -p rcemit-relay
+	/usr/bin/python3 -B tests/relay/relay_test.py --wiki
