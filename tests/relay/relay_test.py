@@ -9,7 +9,7 @@ history through MAM; kill -9 of the server mid-stream, datagrams while it is dow
 reconnects and publishes what it queued; received = published + dropped + rejected; SIGTERM drains and exits 0.
 With --wiki, the same chain from a throwaway MediaWiki (RcEmit's xmlrc feed) is compared with api.php.
 
-Usage: /usr/bin/python3 tests/relay/relay_test.py [--server prosody|ejabberd|all] [--wiki] [--keep]
+Usage: /usr/bin/python3 tests/relay/relay_test.py [--server prosody|ejabberd|all] [--wiki] [--tls] [--keep]
 """
 
 import argparse
@@ -131,8 +131,9 @@ def golden_datagrams():
 # ---- the bridge under test -------------------------------------------------------------------------------------
 
 class Bridge:
-    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5):
-        self.dir = os.path.join(tmp, "bridge")
+    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5, env=None, name="bridge"):
+        self.dir = os.path.join(tmp, name)
+        self.env = env
         os.makedirs(self.dir, exist_ok=True)
         self.udp_port = udp_port or servers.free_port()
         self.index = index
@@ -183,7 +184,7 @@ index_url = "http://other.example/w/index.php"
     def start(self):
         self.log = open(os.path.join(self.dir, "bridge.log"), "a")
         self.proc = subprocess.Popen([BIN, "bridge", "--config", self.config], stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=self.env)
 
     def metrics(self):
         try:
@@ -394,10 +395,65 @@ async def kill_and_restart(server, bridge, udp):
                                  f"are in the room's archive ({got_during}/{len(during)} of those in flight at the kill)")
 
 
+def make_ca(tmp):
+    """A private CA and a leaf certificate for localhost signed by it (a self-signed CA:TRUE certificate used
+    as the server's own is refused by rustls/webpki)."""
+    d = os.path.join(tmp, "pki")
+    os.makedirs(d)
+    run = lambda *a: subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True, timeout=60)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=rcemit relay test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "leaf.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,DNS:muc.localhost\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem",
+        "-days", "2", "-extfile", "leaf.ext")
+    return os.path.join(d, "ca.pem"), os.path.join(d, "leaf.pem"), os.path.join(d, "leaf.key")
+
+
+async def run_tls(tmp):
+    """STARTTLS, required by default, against Prosody with a certificate from a private CA: trusted through
+    SSL_CERT_FILE the bridge joins and publishes; with the system store alone it must not connect."""
+    t0 = time.monotonic()
+    print("\n== prosody with STARTTLS (private CA)", flush=True)
+    ca, leaf, key = make_ca(tmp)
+    server = servers.Prosody(tmp, cert=(leaf, key))
+    server.start()
+    server.register("bridge", PASS)
+    trusting = Bridge(tmp, server, tls="starttls", env=dict(os.environ, SSL_CERT_FILE=ca), name="bridge-ca")
+    untrusting_env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    untrusting = Bridge(tmp, server, tls="starttls", env=untrusting_env, name="bridge-system-store")
+    try:
+        trusting.start()
+        check(await trusting.wait_metric("rcemit_relay_rooms_joined", 2, 30),
+              "prosody/TLS: with SSL_CERT_FILE=private CA the bridge negotiates STARTTLS and joins both rooms")
+        s = sender()
+        for d in golden_datagrams()[:5]:
+            s.sendto(d.encode(), ("127.0.0.1", trusting.udp_port))
+        check(await trusting.wait_metric("rcemit_relay_published_total", 5, 15, wiki="wiki"),
+              "prosody/TLS: 5 changes published over TLS")
+        untrusting.start()
+        await asyncio.sleep(4)
+        joined = untrusting.metric("rcemit_relay_rooms_joined")
+        log = untrusting.tail()
+        check(joined == 0 and "certificate" in log.lower(),
+              f"prosody/TLS: with the system store only, the certificate is refused (rooms joined: {joined:.0f})")
+    finally:
+        if FAILURES:
+            print(f"--- bridge log (tail)\n{trusting.tail()}\n--- prosody log (tail)\n{server.log()}")
+        trusting.stop()
+        untrusting.stop()
+        server.stop()
+    print(f"  prosody/TLS: {time.monotonic() - t0:.1f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", default="all", choices=["prosody", "ejabberd", "all"])
     ap.add_argument("--wiki", action="store_true", help="also run the end-to-end chain from a throwaway MediaWiki")
+    ap.add_argument("--tls", action="store_true", help="also run the STARTTLS test with a private CA (Prosody)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     started = time.monotonic()
@@ -416,6 +472,10 @@ def main():
             os.chmod(sub, 0o755)
             server = servers.Prosody(sub) if n == "prosody" else servers.Ejabberd(sub)
             asyncio.run(asyncio.wait_for(run_server(server, sub, wiki), 240))
+        if args.tls:
+            sub = os.path.join(tmp, "tls")
+            os.makedirs(sub)
+            asyncio.run(asyncio.wait_for(run_tls(sub), 120))
     finally:
         if wiki:
             wiki.stop()
