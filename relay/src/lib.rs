@@ -1,12 +1,19 @@
 //! rcemit-relay: bridges RcEmit's xmlrc datagrams into per-wiki XMPP rooms. The modules without async
-//! (datagram, body, stanza) are what the fuzz target and benchmarks reach.
+//! (datagram, body, stanza) build without the `bridge` feature: that is what the fuzz target reaches.
 
 pub mod body;
-pub mod config;
 pub mod datagram;
-pub mod metrics;
-pub mod queue;
-pub mod rooms;
 pub mod stanza;
+
+#[cfg(feature = "bridge")]
+pub mod config;
+#[cfg(feature = "bridge")]
+pub mod metrics;
+#[cfg(feature = "bridge")]
+pub mod queue;
+#[cfg(feature = "bridge")]
+pub mod rooms;
+#[cfg(feature = "bridge")]
 pub mod udp;
+#[cfg(feature = "bridge")]
 pub mod xmpp;
