@@ -7,6 +7,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::borrow::Cow;
 
 /// Deepest nesting accepted (`<rc><logparams><details><_v>...` needs 5; room for unusual log params).
 const MAX_DEPTH: usize = 32;
@@ -231,15 +232,23 @@ fn check_name(name: &str) -> Result<(), Reject> {
     }
 }
 
-/// XML 1.0 line-end normalisation (§2.11).
-fn normalize_newlines(raw: &str) -> String {
-    raw.replace("\r\n", "\n").replace('\r', "\n")
+/// XML 1.0 line-end normalisation (§2.11). Borrows in the usual case (no CR), to spare an allocation.
+fn normalize_newlines(raw: &str) -> Cow<'_, str> {
+    if raw.contains('\r') {
+        Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 /// XML 1.0 attribute-value normalisation for CDATA attributes (§3.3.3): literal whitespace becomes a space;
-/// character references (`&#10;`, as MediaWiki writes newlines) are kept.
-fn normalize_attribute(raw: &str) -> String {
-    normalize_newlines(raw).replace(['\n', '\t'], " ")
+/// character references (`&#10;`, as MediaWiki writes newlines) are kept. Borrows when there is none.
+fn normalize_attribute(raw: &str) -> Cow<'_, str> {
+    if raw.contains(['\r', '\n', '\t']) {
+        Cow::Owned(normalize_newlines(raw).replace(['\n', '\t'], " "))
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 fn unescape(raw: &str) -> Result<String, Reject> {

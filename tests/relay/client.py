@@ -25,6 +25,7 @@ class Client(slixmpp.ClientXMPP):
         self.errors = []  # message errors
         self.mam = {}  # queryid -> forwarded messages
         self.presences = []
+        self.on_groupchat = None  # called with each live groupchat message as it arrives (benchmarks)
         self["feature_mechanisms"].unencrypted_plain = True
         if ca_file:
             self.ca_certs = ca_file
@@ -45,6 +46,8 @@ class Client(slixmpp.ClientXMPP):
             self.errors.append(xml)
         elif xml.get("type") == "groupchat":
             self.groupchat.append(xml)
+            if self.on_groupchat:
+                self.on_groupchat(xml)
         self.arrived.set()
 
     def _presence(self, pres):
