@@ -3,7 +3,8 @@
 client through a private Prosody at a steady rate, and the bridge's RSS while the server is down and changes
 keep coming (bounded by the queue).
 
-Usage: /usr/bin/python3 tests/relay/bench_relay.py [--rate 1000] [--seconds 10] [--down-seconds 60]
+Usage: /usr/bin/python3 tests/relay/bench_relay.py [--server prosody|ejabberd] [--rate 1000] [--seconds 10]
+       [--down-seconds 60]
 Uses target/release/rcemit-relay (cargo build --release -p rcemit-relay).
 """
 
@@ -54,7 +55,7 @@ async def send_at(rate, seconds, port, start_id, sent=None):
 
 
 async def bench(args, tmp):
-    prosody = servers.Prosody(tmp)
+    prosody = servers.Prosody(tmp) if args.server == "prosody" else servers.Ejabberd(tmp)
     prosody.start()
     for user in ("bridge", "reader"):
         prosody.register(user, relay_test.PASS)
@@ -84,7 +85,7 @@ async def bench(args, tmp):
             await asyncio.sleep(0.1)
         lat = sorted((arrival[k] - sent[k]) * 1000 for k in sent if k in arrival)
         pct = lambda p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")  # noqa: E731
-        print(f"latency UDP in -> slixmpp receipt via Prosody, {n} changes at {n / took:.0f}/s: "
+        print(f"latency UDP in -> slixmpp receipt via {args.server}, {n} changes at {n / took:.0f}/s: "
               f"received {len(lat)}, p50 {pct(50):.2f} ms, p90 {pct(90):.2f} ms, p99 {pct(99):.2f} ms, "
               f"max {lat[-1] if lat else float('nan'):.2f} ms; bridge RSS {rss0} -> {rss_kib(bridge.proc.pid)} KiB",
               flush=True)
@@ -117,6 +118,7 @@ async def bench(args, tmp):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--server", default="prosody", choices=["prosody", "ejabberd"])
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--down-seconds", type=float, default=60)
