@@ -8,6 +8,8 @@ pub mod stanza;
 #[cfg(feature = "bridge")]
 pub mod config;
 #[cfg(feature = "bridge")]
+pub mod connector;
+#[cfg(feature = "bridge")]
 pub mod metrics;
 #[cfg(feature = "bridge")]
 pub mod queue;

@@ -14,6 +14,7 @@
 //! xmpp-parsers 0.23.0 refuses as invalid: tokio-xmpp 6.0.0 then reconnects in a tight loop forever.
 
 use crate::config::{split_host_port, Tls};
+use crate::connector;
 use crate::queue::Item;
 use crate::rooms::{self, RoomPresence};
 use crate::udp::Shared;
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_xmpp::connect::{DnsConfig, StartTlsServerConnector, TcpServerConnector};
+use tokio_xmpp::connect::DnsConfig;
 use tokio_xmpp::stanzastream::{
     Event, StanzaStage, StanzaState, StanzaStream, StanzaToken, StreamEvent,
 };
@@ -165,19 +166,15 @@ impl Session {
         tracing::info!(jid = %cfg.jid, server = ?cfg.server, tls = ?cfg.tls, "connecting");
         self.stream = Some(match cfg.tls {
             Tls::Starttls => StanzaStream::new_c2s(
-                StartTlsServerConnector::from(dns),
+                connector::StartTls(dns),
                 jid,
                 password,
                 timeouts,
                 STREAM_QUEUE,
             ),
-            Tls::None => StanzaStream::new_c2s(
-                TcpServerConnector::from(dns),
-                jid,
-                password,
-                timeouts,
-                STREAM_QUEUE,
-            ),
+            Tls::None => {
+                StanzaStream::new_c2s(connector::Plain(dns), jid, password, timeouts, STREAM_QUEUE)
+            }
         });
     }
 
