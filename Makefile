@@ -3,7 +3,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz \
-	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall
+	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall \
+	relay-deps test-relay
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -16,9 +17,9 @@ build: deps
 	$(CARGO) build --release
 
 # Every test layer; installs what it needs first. The host's layers (MediaWiki 1.39, PHP 8.2; test-admin: the admin
-# path under Apache mod_php and PHP-FPM), then the MediaWiki 1.43 LTS layer (PHP 8.4) in a Debian trixie chroot
-# (test-143, test-admin-143).
-test: deps lint test-rust test-php e2e test-admin fuzz test-143 test-admin-143
+# path under Apache mod_php and PHP-FPM; test-relay: the XMPP bridge against Prosody and ejabberd), then the
+# MediaWiki 1.43 LTS layer (PHP 8.4) in a Debian trixie chroot (test-143, test-admin-143).
+test: deps lint test-rust test-php e2e test-admin test-relay fuzz test-143 test-admin-143
 
 # Every language of the repository: Rust (rustfmt, clippy; the crate and fuzz/), PHP (php-codesniffer with
 # .phpcs.xml, whose Generic.PHP.Syntax runs php -l on every file), Python (pyflakes), shell (shellcheck, warnings
@@ -26,6 +27,7 @@ test: deps lint test-rust test-php e2e test-admin fuzz test-143 test-admin-143
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p rcemit-relay --all-targets -- -D warnings
 	cd fuzz && $(CARGO) fmt --all -- --check && $(CARGO) clippy --all-targets -- -D warnings
 	phpcs -q
 	pyflakes3 $$(git ls-files '*.py')
@@ -106,3 +108,14 @@ uninstall:
 # php8.4-fpm and make there when missing. (make demo with a configured host wiki is the host's test only.)
 test-admin-143: build chroot-143
 	bash scripts/trixie-chroot.sh run python3 tests/admin/admin_test.py --no-host-wiki
+
+relay-deps:
+	scripts/install-relay-deps.sh
+
+# The XMPP bridge (relay/): its unit tests, then tests/relay/relay_test.py against private Prosody and ejabberd
+# servers on loopback with Debian's slixmpp as the independent client, including the chain from a throwaway
+# MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute).
+test-relay: relay-deps build
+	$(CARGO) test -p rcemit-relay
+	$(CARGO) build -p rcemit-relay
+	/usr/bin/python3 -B tests/relay/relay_test.py --wiki --tls

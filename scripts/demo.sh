@@ -69,3 +69,8 @@ if [ -s "$WORK/rcemit.log" ]; then
   step "rcemit log channel"
   cat "$WORK/rcemit.log"
 fi
+
+step "The XMPP chain: wiki -> RcEmit (xmlrc) -> rcemit-relay bridge -> Prosody -> a slixmpp client"
+"$REPO/scripts/install-relay-deps.sh"
+(cd "$REPO" && cargo build --quiet -p rcemit-relay)
+/usr/bin/python3 -B "$REPO/tests/relay/demo_chain.py" --wiki "$WORK/wiki" --port "$PORT"

@@ -1,0 +1,21 @@
+//! rcemit-relay: bridges RcEmit's xmlrc datagrams into per-wiki XMPP rooms. The modules without async
+//! (datagram, body, stanza) build without the `bridge` feature: that is what the fuzz target reaches.
+
+pub mod body;
+pub mod datagram;
+pub mod stanza;
+
+#[cfg(feature = "bridge")]
+pub mod config;
+#[cfg(feature = "bridge")]
+pub mod connector;
+#[cfg(feature = "bridge")]
+pub mod metrics;
+#[cfg(feature = "bridge")]
+pub mod queue;
+#[cfg(feature = "bridge")]
+pub mod rooms;
+#[cfg(feature = "bridge")]
+pub mod udp;
+#[cfg(feature = "bridge")]
+pub mod xmpp;

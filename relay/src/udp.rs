@@ -1,0 +1,113 @@
+//! UDP input: reads datagrams, refuses what is not acceptable (counted by reason), and queues each change
+//! for its wiki's room. Never waits on XMPP: the queue is bounded and a push never blocks.
+
+use crate::body::body;
+use crate::config::Config;
+use crate::datagram;
+use crate::metrics::Metrics;
+use crate::queue::{Item, Queues};
+use crate::stanza;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+
+/// What the UDP side shares with the XMPP side.
+pub struct Shared {
+    pub config: Config,
+    pub metrics: Arc<Metrics>,
+    pub queues: Mutex<Queues>,
+    /// Woken after every push, so the XMPP side sends without polling.
+    pub pushed: Notify,
+    wiki_index: HashMap<String, usize>,
+}
+
+impl Shared {
+    pub fn new(config: Config, metrics: Arc<Metrics>) -> Shared {
+        let wiki_index = config
+            .wikis
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.id.clone(), i))
+            .collect();
+        let queues = Queues::new(
+            config.wikis.len(),
+            config.queue_max_messages,
+            config.queue_max_bytes,
+        );
+        Shared {
+            config,
+            metrics,
+            queues: Mutex::new(queues),
+            pushed: Notify::new(),
+            wiki_index,
+        }
+    }
+
+    /// Updates the queue gauges of one room; call with the lock held.
+    pub fn gauge(&self, queues: &Queues, room: usize) {
+        self.metrics.set_queue(
+            &self.config.wikis[room].id,
+            queues.len(room),
+            queues.bytes(room),
+        );
+    }
+
+    /// Handles one datagram; returns the reason when it was refused.
+    pub fn accept(&self, data: &[u8], from: SocketAddr) -> Result<(), &'static str> {
+        self.metrics.received.inc();
+        let result = self.route(data, from);
+        if let Err(reason) = result {
+            self.metrics.rejected(reason);
+            tracing::debug!(%from, reason, "datagram rejected");
+        }
+        result
+    }
+
+    fn route(&self, data: &[u8], from: SocketAddr) -> Result<(), &'static str> {
+        if !self.config.allows(from.ip()) {
+            return Err("source");
+        }
+        if data.len() > self.config.max_datagram_bytes {
+            return Err("size");
+        }
+        let change = datagram::parse(data).map_err(|e| e.reason())?;
+        let room = *self.wiki_index.get(&change.wikiid).ok_or("unknown_wiki")?;
+        let wiki = &self.config.wikis[room];
+        let text = body(&change.rc, &wiki.index_url);
+        let rc = stanza::rc_element(&change.rc).ok_or("malformed")?;
+        let bytes = data.len() + text.len();
+        let item = Item {
+            message: stanza::message(&wiki.room, text, rc),
+            bytes,
+        };
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let dropped = queues.push(room, item);
+        self.gauge(&queues, room);
+        drop(queues);
+        if dropped > 0 {
+            self.metrics.dropped("queue_full", dropped);
+        }
+        self.pushed.notify_one();
+        Ok(())
+    }
+}
+
+/// Receives on one socket until the task is dropped.
+pub async fn receive(socket: UdpSocket, shared: Arc<Shared>) {
+    // One byte more than the limit, so an oversize datagram shows as such instead of being cut silently.
+    let mut buf = vec![0u8; shared.config.max_datagram_bytes + 1];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                let _ = shared.accept(&buf[..n], from);
+            }
+            // ICMP errors and the like must not end the loop.
+            Err(e) => {
+                tracing::warn!(error = %e, "UDP receive failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
