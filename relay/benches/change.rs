@@ -7,7 +7,8 @@ use rcemit_relay::{body, datagram, stanza};
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
 
-/// Datagrams as MediaWiki 1.39 produced them (tests/goldens/cases.json), with core's prefix framing.
+/// Datagrams as MediaWiki 1.39 produced them (tests/goldens/cases-1.39.json), the first with core's prefix
+/// framing.
 const CASES: [(&str, &str); 3] = [
     ("new", "#wiki\t <rc type=\"new\" ns=\"0\" title=\"Golden Page\" pageid=\"3\" revid=\"3\" old_revid=\"0\" rcid=\"3\" user=\"Admin\" new=\"\" oldlen=\"0\" newlen=\"35\" timestamp=\"2026-11-22T00:33:39Z\" comment=\"Created with &quot;quotes&quot;, &#039;apostrophes&#039;, &amp; ampersands, &lt;b&gt;angle&lt;/b&gt;\" wikiid=\"wiki\"><tags /></rc>\n"),
     ("edit", "<rc type=\"edit\" ns=\"0\" title=\"Multi Tag\" pageid=\"8\" revid=\"20\" old_revid=\"19\" rcid=\"20\" user=\"Admin\" minor=\"\" oldlen=\"9\" newlen=\"0\" timestamp=\"2026-11-22T00:33:44Z\" comment=\"Reverted edits by [[Special:Contributions/Editor|Editor]] ([[User talk:Editor|talk]]) to last revision by [[User:Admin|Admin]]\" wikiid=\"wiki\"><tags><tag>mw-blank</tag><tag>mw-rollback</tag></tags></rc>"),
