@@ -40,20 +40,19 @@ pub enum RoomPresence {
     Other,
 }
 
+/// The condition names of a stanza's `<error>` payload (e.g. `forbidden`), for logs; `None` without one.
+pub fn error_condition(payloads: &[Element]) -> Option<String> {
+    payloads.iter().find(|p| p.name() == "error").map(|e| {
+        e.children()
+            .map(|c| c.name().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 pub fn classify(presence: &Presence) -> RoomPresence {
     if presence.type_ == PresenceType::Error {
-        let why = presence
-            .payloads
-            .iter()
-            .find(|p| p.name() == "error")
-            .map(|e| {
-                e.children()
-                    .map(|c| c.name().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        return RoomPresence::Error(why);
+        return RoomPresence::Error(error_condition(&presence.payloads).unwrap_or_default());
     }
     let Some(user) = presence
         .payloads

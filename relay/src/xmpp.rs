@@ -310,16 +310,7 @@ impl Session {
                 let wiki = room
                     .map(|r| self.shared.config.wikis[r].id.clone())
                     .unwrap_or_default();
-                let error = message
-                    .payloads
-                    .iter()
-                    .find(|p| p.name() == "error")
-                    .map(|e| {
-                        e.children()
-                            .map(|c| c.name().to_owned())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    });
+                let error = rooms::error_condition(&message.payloads);
                 tracing::warn!(%wiki, error = ?error, "the server refused a message");
             }
             Stanza::Message(_) => {}
