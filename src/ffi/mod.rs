@@ -118,11 +118,8 @@ pub unsafe extern "C" fn rcemit_feed_emit(
     payload: *const c_char,
     len: usize,
 ) -> rcemit_result {
-    guard(|| {
-        // SAFETY: the caller's promise above.
-        let payload = unsafe { input(payload.cast(), len) }?;
-        sender::emit(feed, payload).map_err(emit_failure)
-    })
+    // SAFETY: the caller's promise above.
+    unsafe { hand_over(feed, payload, len, sender::emit) }
 }
 
 /// Like rcemit_feed_emit(), but does not wake the sender thread, so the call makes no system call even when
@@ -139,11 +136,8 @@ pub unsafe extern "C" fn rcemit_feed_queue(
     payload: *const c_char,
     len: usize,
 ) -> rcemit_result {
-    guard(|| {
-        // SAFETY: the caller's promise above.
-        let payload = unsafe { input(payload.cast(), len) }?;
-        sender::queue(feed, payload).map_err(emit_failure)
-    })
+    // SAFETY: the caller's promise above.
+    unsafe { hand_over(feed, payload, len, sender::queue) }
 }
 
 /// Wakes the sender thread so that changes queued by rcemit_feed_queue() leave now. One system call when
@@ -157,11 +151,26 @@ pub extern "C" fn rcemit_wake() -> rcemit_result {
     })
 }
 
-fn emit_failure(e: EmitError) -> Failure {
-    Failure::from(match e {
-        EmitError::UnknownFeed => rcemit_result::UnknownFeed,
-        EmitError::TooLarge => rcemit_result::InvalidPayload,
-        EmitError::QueueFull => rcemit_result::QueueFull,
+/// The body of rcemit_feed_emit() and rcemit_feed_queue(): borrow the payload, hand it to `send`.
+///
+/// # Safety
+/// `payload` must point to `len` readable bytes that do not change during the call.
+unsafe fn hand_over(
+    feed: u32,
+    payload: *const c_char,
+    len: usize,
+    send: fn(u32, &[u8]) -> Result<(), EmitError>,
+) -> rcemit_result {
+    guard(|| {
+        // SAFETY: the caller's promise above.
+        let payload = unsafe { input(payload.cast(), len) }?;
+        send(feed, payload).map_err(|e| {
+            Failure::from(match e {
+                EmitError::UnknownFeed => rcemit_result::UnknownFeed,
+                EmitError::TooLarge => rcemit_result::InvalidPayload,
+                EmitError::QueueFull => rcemit_result::QueueFull,
+            })
+        })
     })
 }
 
