@@ -6,15 +6,23 @@ pub mod datagram;
 pub mod stanza;
 
 #[cfg(feature = "bridge")]
+pub mod api;
+#[cfg(feature = "bridge")]
+pub mod api_page;
+#[cfg(feature = "bridge")]
 pub mod config;
 #[cfg(feature = "bridge")]
 pub mod connector;
 #[cfg(feature = "bridge")]
 pub mod metrics;
 #[cfg(feature = "bridge")]
+pub mod poll;
+#[cfg(feature = "bridge")]
 pub mod queue;
 #[cfg(feature = "bridge")]
 pub mod rooms;
+#[cfg(feature = "bridge")]
+pub mod state;
 #[cfg(feature = "bridge")]
 pub mod udp;
 #[cfg(feature = "bridge")]
