@@ -4,7 +4,7 @@ CARGO ?= cargo
 
 .PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz \
 	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall \
-	relay-deps test-relay
+	relay-deps test-relay bench-poll
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -114,8 +114,15 @@ relay-deps:
 
 # The XMPP bridge (relay/): its unit tests, then tests/relay/relay_test.py against private Prosody and ejabberd
 # servers on loopback with Debian's slixmpp as the independent client, including the chain from a throwaway
-# MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute).
+# MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute); then
+# tests/relay/poll_test.py: `rcemit-relay poll` against a throwaway MediaWiki, compared with RcEmit's feed.
 test-relay: relay-deps build
 	$(CARGO) test -p rcemit-relay
 	$(CARGO) build -p rcemit-relay
 	/usr/bin/python3 -B tests/relay/relay_test.py --wiki --tls
+	/usr/bin/python3 -B tests/relay/poll_test.py
+
+# The poller fetching 10,000 real edits of a throwaway wiki from api.php: changes/s and API requests.
+bench-poll: deps
+	$(CARGO) build --release -p rcemit-relay
+	/usr/bin/python3 -B tests/relay/bench_poll.py
