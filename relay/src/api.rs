@@ -13,8 +13,8 @@ pub const XMLRC_PROPS: &str = "user|comment|flags|timestamp|title|ids|sizes|redi
 const MAXLAG: &str = "5";
 /// api.php's own ceiling for rclimit (for users without apihighlimits).
 pub const MAX_LIMIT: u32 = 500;
-/// The longest wait honoured from a Retry-After header.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The longest wait between two attempts, whatever the backoff or a Retry-After header say.
+const MAX_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -165,10 +165,10 @@ impl ApiClient {
             };
             match result {
                 Err(e) if e.transient() && attempt < self.attempts => {
-                    let pause = retry_after.map_or(wait, |r| r.clamp(wait, MAX_RETRY_AFTER));
+                    let pause = retry_after.map_or(wait, |r| r.max(wait)).min(MAX_WAIT);
                     tracing::warn!(error = %e, attempt, retry_in = ?pause, "api.php request failed, retrying");
                     tokio::time::sleep(pause).await;
-                    wait = wait.saturating_mul(2);
+                    wait = wait.saturating_mul(2).min(MAX_WAIT);
                     attempt += 1;
                 }
                 other => return other,
