@@ -170,6 +170,10 @@ async fn poll_once(
             state::save(&opts.state, pos)?;
         }
         match page.cont {
+            // A continuation that does not move would loop for ever.
+            Some(next) if cont.as_deref() == Some(next.as_str()) => {
+                return Err(format!("api.php repeated its continuation {next:?}"));
+            }
             Some(next) => cont = Some(next),
             None => return Ok(false),
         }
