@@ -4,7 +4,7 @@ CARGO ?= cargo
 
 .PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz \
 	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall \
-	relay-deps test-relay bench-poll
+	relay-deps test-relay bench-poll bench-catchup
 
 # The main job on a throwaway wiki: build, create a wiki, load RcEmit, edit, show the datagrams.
 demo:
@@ -121,8 +121,14 @@ test-relay: relay-deps build
 	$(CARGO) build -p rcemit-relay
 	/usr/bin/python3 -B tests/relay/relay_test.py --wiki --tls
 	/usr/bin/python3 -B tests/relay/poll_test.py
+	/usr/bin/python3 -B tests/relay/gaps_test.py
 
 # The poller fetching 10,000 real edits of a throwaway wiki from api.php: changes/s and API requests.
 bench-poll: deps
 	$(CARGO) build --release -p rcemit-relay
 	/usr/bin/python3 -B tests/relay/bench_poll.py
+
+# The bridge's catch-up of 10,000 changes missed while it was stopped: changes/s and API requests.
+bench-catchup: relay-deps
+	$(CARGO) build --release -p rcemit-relay
+	/usr/bin/python3 -B tests/relay/bench_catchup.py

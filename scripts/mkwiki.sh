@@ -112,9 +112,11 @@ EOF
 cat >"$DIR/serve" <<EOF
 #!/usr/bin/env bash
 # Starts php -S for the wiki in $DIR on 127.0.0.1:$PORT in the background and waits until api.php answers.
+# SERVE_PHP_ARGS: more php options, e.g. "-d ffi.enable=1" (RcEmit in web requests without the preload recipe).
 set -e
 if [ -f "$DIR/server.pid" ] && kill -0 "\$(cat "$DIR/server.pid")" 2>/dev/null; then exit 0; fi
-MW_CONFIG_FILE="$DIR/LocalSettings.php" setsid php -S "127.0.0.1:$PORT" -t "$DOCROOT" \\
+# shellcheck disable=SC2086 # SERVE_PHP_ARGS is a list of options
+MW_CONFIG_FILE="$DIR/LocalSettings.php" setsid php \${SERVE_PHP_ARGS:-} -S "127.0.0.1:$PORT" -t "$DOCROOT" \\
   >>"$DIR/server.log" 2>&1 </dev/null &
 echo \$! >"$DIR/server.pid"
 for _ in \$(seq 1 200); do

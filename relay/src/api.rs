@@ -207,7 +207,7 @@ pub fn user_agent(contact: Option<&str>) -> String {
         env!("CARGO_PKG_NAME"),
         "/",
         env!("CARGO_PKG_VERSION"),
-        " (RcEmit's api.php poller"
+        " (RcEmit's relay, reading recent changes"
     );
     match contact {
         Some(c) => format!("{base}; {c})"),

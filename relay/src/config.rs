@@ -23,6 +23,8 @@ struct File {
     log: Log,
     #[serde(default)]
     shutdown: Shutdown,
+    #[serde(default)]
+    catchup: Catchup,
     #[serde(default, rename = "wiki")]
     wikis: Vec<Wiki>,
 }
@@ -127,10 +129,42 @@ impl Default for Shutdown {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Catchup {
+    state_dir: Option<PathBuf>,
+    #[serde(default = "default_grace")]
+    gap_grace_seconds: f64,
+    #[serde(default = "default_quiet")]
+    quiet_check_seconds: f64,
+    #[serde(default = "default_hold")]
+    max_hold_seconds: f64,
+    #[serde(default = "default_window")]
+    max_changes: usize,
+    #[serde(default = "default_http_timeout")]
+    http_timeout_seconds: f64,
+    contact: Option<String>,
+}
+
+impl Default for Catchup {
+    fn default() -> Self {
+        Catchup {
+            state_dir: None,
+            gap_grace_seconds: default_grace(),
+            quiet_check_seconds: default_quiet(),
+            max_hold_seconds: default_hold(),
+            max_changes: default_window(),
+            http_timeout_seconds: default_http_timeout(),
+            contact: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Wiki {
     id: String,
     room: String,
     index_url: String,
+    api_url: Option<String>,
 }
 
 fn default_nick() -> String {
@@ -160,6 +194,21 @@ fn default_max_bytes() -> usize {
 fn default_drain() -> f64 {
     5.0
 }
+fn default_grace() -> f64 {
+    2.0
+}
+fn default_quiet() -> f64 {
+    30.0
+}
+fn default_hold() -> f64 {
+    300.0
+}
+fn default_window() -> usize {
+    10_000
+}
+fn default_http_timeout() -> f64 {
+    30.0
+}
 
 /// The checked configuration.
 #[derive(Debug, Clone)]
@@ -180,7 +229,26 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub drain: Duration,
+    pub catchup: CatchupConfig,
     pub wikis: Vec<WikiRoom>,
+}
+
+/// Gap repair (catchup.rs).
+#[derive(Debug, Clone)]
+pub struct CatchupConfig {
+    /// Where each wiki's last published position is kept (`<id>.json`); `None`: not kept across restarts.
+    pub state_dir: Option<PathBuf>,
+    /// How long a gap waits for its changes to arrive late before a catch-up asks api.php.
+    pub grace: Duration,
+    /// After this long without a live change, one catch-up looks for changes whose datagrams were lost.
+    pub quiet_check: Duration,
+    /// How long changes after a gap are held while api.php fails, before the gap is given up.
+    pub max_hold: Duration,
+    /// Most changes one catch-up fetches; the rest follows in the next round.
+    pub max_changes: usize,
+    pub http_timeout: Duration,
+    /// api.php's User-Agent: product, version and this contact (Wikimedia's policy asks for one).
+    pub user_agent: String,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +258,8 @@ pub struct WikiRoom {
     /// The room JID with the bridge's nick.
     pub occupant: FullJid,
     pub index_url: String,
+    /// The wiki's api.php, for catch-up; `None`: gaps are counted, not repaired.
+    pub api_url: Option<String>,
 }
 
 impl Config {
@@ -292,16 +362,61 @@ impl Config {
             let occupant = room
                 .with_resource_str(&x.nick)
                 .map_err(|e| format!("xmpp.nick {:?}: {e}", x.nick))?;
-            if !(w.index_url.starts_with("http://") || w.index_url.starts_with("https://")) {
+            if !is_http(&w.index_url) {
                 return Err(format!("wiki {:?}: index_url must be an http(s) URL", w.id));
+            }
+            if let Some(api) = &w.api_url {
+                if !is_http(api) {
+                    return Err(format!("wiki {:?}: api_url must be an http(s) URL", w.id));
+                }
+                if file.catchup.state_dir.is_none() {
+                    return Err(format!(
+                        "wiki {:?} has an api_url: catchup.state_dir is needed to resume after a restart",
+                        w.id
+                    ));
+                }
+            }
+            // The wiki id names its state file.
+            if w.id.is_empty()
+                || !w
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                || w.id.starts_with('.')
+            {
+                return Err(format!(
+                    "wiki {:?}: the id may only hold ASCII letters, digits, '-', '_' and '.' (not first)",
+                    w.id
+                ));
             }
             wikis.push(WikiRoom {
                 id: w.id,
                 room,
                 occupant,
                 index_url: w.index_url,
+                api_url: w.api_url,
             });
         }
+        let c = file.catchup;
+        let seconds = |name: &str, v: f64, max: f64| {
+            if v > 0.0 && v <= max {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(format!("catchup.{name} must be above 0 and at most {max}"))
+            }
+        };
+        if c.max_changes == 0 {
+            return Err("catchup.max_changes must be positive".into());
+        }
+        let catchup = CatchupConfig {
+            grace: seconds("gap_grace_seconds", c.gap_grace_seconds, 600.0)?,
+            quiet_check: seconds("quiet_check_seconds", c.quiet_check_seconds, 86_400.0)?,
+            max_hold: seconds("max_hold_seconds", c.max_hold_seconds, 86_400.0)?,
+            http_timeout: seconds("http_timeout_seconds", c.http_timeout_seconds, 600.0)?,
+            max_changes: c.max_changes,
+            user_agent: crate::api::user_agent(c.contact.as_deref()),
+            state_dir: c.state_dir,
+        };
         Ok(Config {
             jid,
             password,
@@ -317,6 +432,7 @@ impl Config {
             log_format: file.log.format,
             log_level: file.log.level.unwrap_or_else(|| "info".into()),
             drain: Duration::from_secs_f64(file.shutdown.drain_seconds),
+            catchup,
             wikis,
         })
     }
@@ -326,6 +442,10 @@ impl Config {
         let ip = ip.to_canonical();
         self.allow.iter().any(|net| net.contains(&ip))
     }
+}
+
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
 }
 
 pub fn split_host_port(server: &str) -> Option<(&str, u16)> {
@@ -382,5 +502,37 @@ index_url = "http://127.0.0.1:8080/index.php"
             "{BASE}[[wiki]]\nid = \"wiki\"\nroom = \"b@muc.localhost\"\nindex_url = \"http://x\"\n"
         );
         assert!(check(&twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn catchup_needs_a_state_dir_and_safe_wiki_ids() {
+        let api = BASE.replace(
+            "index_url = \"http://127.0.0.1:8080/index.php\"",
+            "index_url = \"http://127.0.0.1:8080/index.php\"\napi_url = \"http://127.0.0.1:8080/api.php\"",
+        );
+        assert!(check(&api).unwrap_err().contains("catchup.state_dir"));
+        let with_dir = api.replace("[[wiki]]", "[catchup]\nstate_dir = \"/tmp/s\"\n[[wiki]]");
+        let c = check(&with_dir).unwrap();
+        assert_eq!(
+            c.wikis[0].api_url.as_deref(),
+            Some("http://127.0.0.1:8080/api.php")
+        );
+        assert_eq!(c.catchup.grace, Duration::from_secs(2));
+        assert!(c.catchup.user_agent.starts_with("rcemit-relay/"));
+        assert!(check(
+            &with_dir
+                .replace("api.php\"", "api.php\"\n")
+                .replace("http://127.0.0.1:8080/api", "ftp://x/api")
+        )
+        .unwrap_err()
+        .contains("api_url"));
+        assert!(
+            check(&with_dir.replace("[catchup]", "[catchup]\ngap_grace_seconds = 0"))
+                .unwrap_err()
+                .contains("gap_grace_seconds")
+        );
+        assert!(check(&BASE.replace("id = \"wiki\"", "id = \"../x\""))
+            .unwrap_err()
+            .contains("ASCII"));
     }
 }

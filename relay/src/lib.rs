@@ -10,6 +10,8 @@ pub mod api;
 #[cfg(feature = "bridge")]
 pub mod api_page;
 #[cfg(feature = "bridge")]
+pub mod catchup;
+#[cfg(feature = "bridge")]
 pub mod config;
 #[cfg(feature = "bridge")]
 pub mod connector;

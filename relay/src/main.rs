@@ -1,6 +1,7 @@
 //! rcemit-relay: `bridge` receives RcEmit's xmlrc datagrams and posts each change into its wiki's XMPP room;
 //! `poll` reads a wiki's api.php and sends its changes as those datagrams. (`watch`, DESIGN.md §10, is to come.)
 
+use rcemit_relay::catchup;
 use rcemit_relay::config::{Config, LogFormat};
 use rcemit_relay::metrics::{self, Metrics};
 use rcemit_relay::poll::{self, PollOptions, Start};
@@ -237,11 +238,16 @@ async fn bridge(config: Config) -> Result<(), String> {
         signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
     let shared = Arc::new(Shared::new(config, metrics));
+    catchup::restore(&shared)?;
     let receivers: Vec<_> = sockets
         .into_iter()
         .map(|s| tokio::spawn(udp::receive(s, shared.clone())))
         .collect();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let supervisors: Vec<_> = (0..shared.config.wikis.len())
+        .map(|room| tokio::spawn(catchup::supervise(shared.clone(), room, done_rx.clone())))
+        .collect();
     let mut session = tokio::spawn(xmpp::run(shared.clone(), stop_rx));
     tokio::select! {
         _ = sigterm.recv() => tracing::info!("SIGTERM: stopping"),
@@ -254,6 +260,11 @@ async fn bridge(config: Config) -> Result<(), String> {
     }
     let _ = stop_tx.send(true);
     let _ = session.await;
+    // After the drain, so the saved positions include what it published.
+    let _ = done_tx.send(true);
+    for s in supervisors {
+        let _ = s.await;
+    }
     if let Some(task) = metrics_task {
         task.abort();
     }

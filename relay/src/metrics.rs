@@ -5,6 +5,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,8 +14,66 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 type Labels = Vec<(&'static str, String)>;
+type Durations = Family<Labels, Histogram, fn() -> Histogram>;
 
-#[derive(Default)]
+/// Per-wiki counters of gap repair (catchup.rs); `Gap::label` names each in the exposition.
+#[derive(Debug, Clone, Copy)]
+pub enum Gap {
+    /// A run of missing rcids seen before a queued change (or after a restart).
+    Detected,
+    /// A detected gap closed by a catch-up.
+    Repaired,
+    /// Missing rcids that api.php does not list, or lists with hidden parts (suppressed, deleted): never
+    /// published, by design.
+    Explained,
+    /// Missing rcids given up on: no api.php configured, or it failed for longer than the hold limit.
+    Unrepaired,
+    /// Changes fetched from api.php and queued, published with a `<delay>`.
+    Backfilled,
+    /// Requests made to api.php.
+    ApiRequests,
+}
+
+impl Gap {
+    const ALL: [Gap; 6] = [
+        Gap::Detected,
+        Gap::Repaired,
+        Gap::Explained,
+        Gap::Unrepaired,
+        Gap::Backfilled,
+        Gap::ApiRequests,
+    ];
+
+    fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Gap::Detected => (
+                "rcemit_relay_gaps_detected",
+                "Runs of missing rcids detected, by wiki",
+            ),
+            Gap::Repaired => (
+                "rcemit_relay_gaps_repaired",
+                "Detected gaps closed by a catch-up, by wiki",
+            ),
+            Gap::Explained => (
+                "rcemit_relay_gap_changes_explained",
+                "Missing rcids api.php does not list or lists hidden (never published), by wiki",
+            ),
+            Gap::Unrepaired => (
+                "rcemit_relay_gap_changes_unrepaired",
+                "Missing rcids given up on (no api.php, or it kept failing), by wiki",
+            ),
+            Gap::Backfilled => (
+                "rcemit_relay_backfilled",
+                "Changes fetched from api.php and queued with a delay mark, by wiki",
+            ),
+            Gap::ApiRequests => (
+                "rcemit_relay_api_requests",
+                "Requests made to api.php, by wiki",
+            ),
+        }
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     pub received: Counter,
@@ -25,11 +84,39 @@ pub struct Metrics {
     queue_bytes: Family<Labels, Gauge>,
     pub reconnects: Counter,
     pub rooms_joined: Gauge,
+    duplicates: Family<Labels, Counter>,
+    gaps: Vec<Family<Labels, Counter>>,
+    catchups: Family<Labels, Counter>,
+    catchup_seconds: Durations,
+}
+
+fn durations() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 4.0, 9))
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut m = Metrics::default();
+        let mut m = Metrics {
+            registry: Registry::default(),
+            received: Counter::default(),
+            rejected: Family::default(),
+            published: Family::default(),
+            dropped: Family::default(),
+            queue_depth: Family::default(),
+            queue_bytes: Family::default(),
+            reconnects: Counter::default(),
+            rooms_joined: Gauge::default(),
+            duplicates: Family::default(),
+            gaps: Gap::ALL.iter().map(|_| Family::default()).collect(),
+            catchups: Family::default(),
+            catchup_seconds: Durations::new_with_constructor(durations),
+        };
         let r = &mut m.registry;
         r.register(
             "rcemit_relay_received",
@@ -71,7 +158,51 @@ impl Metrics {
             "Rooms currently joined",
             m.rooms_joined.clone(),
         );
+        r.register(
+            "rcemit_relay_duplicates",
+            "Changes received again after they were queued or published (not queued twice), by wiki",
+            m.duplicates.clone(),
+        );
+        for (gap, family) in Gap::ALL.iter().zip(&m.gaps) {
+            let (name, help) = gap.name();
+            r.register(name, help, family.clone());
+        }
+        r.register(
+            "rcemit_relay_catchups",
+            "Catch-ups from api.php, by wiki and result (ok, error)",
+            m.catchups.clone(),
+        );
+        r.register(
+            "rcemit_relay_catchup_duration_seconds",
+            "Time one catch-up took, by wiki",
+            m.catchup_seconds.clone(),
+        );
         m
+    }
+
+    pub fn duplicate(&self, wiki: &str) {
+        self.duplicates
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .inc();
+    }
+
+    pub fn gap(&self, gap: Gap, wiki: &str, n: u64) {
+        self.gaps[gap as usize]
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .inc_by(n);
+    }
+
+    pub fn catchup(&self, wiki: &str, ok: bool, seconds: f64) {
+        let result = if ok { "ok" } else { "error" };
+        self.catchups
+            .get_or_create(&vec![
+                ("wiki", wiki.to_owned()),
+                ("result", result.to_owned()),
+            ])
+            .inc();
+        self.catchup_seconds
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .observe(seconds);
     }
 
     pub fn rejected(&self, reason: &'static str) {

@@ -1,5 +1,11 @@
-//! Per-room bounded queues (by count and bytes). A room that cannot be joined only fills its own queue; when
-//! full, the oldest change goes (a live feed values the newest), counted as dropped{reason="queue_full"}.
+//! Per-room bounded queues (by count and bytes), kept in rcid order, and each room's *horizon*: the highest
+//! rcid such that every change up to it was handed to the XMPP stream, is queued, or is known to be missing
+//! for a reason (see catchup.rs). A queued change leaves only in order: when the change at the head is not
+//! the next rcid after the horizon, the room holds it until the gap is repaired or explained.
+//!
+//! A room that cannot be joined only fills its own queue; when full, the oldest change goes (a live feed
+//! values the newest), counted as dropped{reason="queue_full"}; the catch-up brings it back later when the
+//! wiki has an api.php.
 
 use std::collections::VecDeque;
 use xmpp_parsers::message::Message;
@@ -10,6 +16,10 @@ pub struct Item {
     pub message: Message,
     /// What the change costs the queue: the datagram's size plus the body's.
     pub bytes: usize,
+    /// The change's rcid and timestamp; `None` when the feed's rcprop set leaves them out (no ordering and
+    /// no gap repair for such changes).
+    pub rcid: Option<u64>,
+    pub timestamp: Option<String>,
 }
 
 #[derive(Debug)]
@@ -23,6 +33,46 @@ pub struct Queues {
 struct RoomQueue {
     items: VecDeque<Item>,
     bytes: usize,
+    horizon: Option<Horizon>,
+    /// The newest change the server confirmed: what the state file keeps across restarts.
+    confirmed: Option<Horizon>,
+}
+
+/// Every rcid up to `rcid` is dealt with; `timestamp` is the newest timestamp among those changes (where a
+/// catch-up starts: api.php lists by timestamp).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Horizon {
+    pub rcid: u64,
+    pub timestamp: String,
+}
+
+impl Horizon {
+    /// Moves forward to `rcid` and `timestamp` where they are newer (ISO 8601 UTC compares as text).
+    fn raise(slot: &mut Option<Horizon>, rcid: u64, timestamp: &str) {
+        match slot {
+            Some(h) => {
+                h.rcid = h.rcid.max(rcid);
+                if timestamp > h.timestamp.as_str() {
+                    h.timestamp = timestamp.to_owned();
+                }
+            }
+            None => {
+                *slot = Some(Horizon {
+                    rcid,
+                    timestamp: timestamp.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// What `push` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// Older changes dropped to make room.
+    pub dropped: u64,
+    /// The change was already queued or behind the horizon, and was not queued again.
+    pub duplicate: bool,
 }
 
 impl Queues {
@@ -34,22 +84,48 @@ impl Queues {
         }
     }
 
-    /// Appends; returns how many older changes were dropped to make room.
-    pub fn push(&mut self, room: usize, item: Item) -> u64 {
+    /// Inserts in rcid order (appends when the change has no rcid).
+    pub fn push(&mut self, room: usize, item: Item) -> Pushed {
         let q = &mut self.rooms[room];
+        let at = match item.rcid {
+            None => q.items.len(),
+            Some(rcid) => {
+                if q.horizon.as_ref().is_some_and(|h| rcid <= h.rcid) {
+                    return Pushed {
+                        dropped: 0,
+                        duplicate: true,
+                    };
+                }
+                // Live changes arrive in order: look from the back.
+                let mut at = q.items.len();
+                while at > 0 && q.items[at - 1].rcid.is_some_and(|r| r >= rcid) {
+                    if q.items[at - 1].rcid == Some(rcid) {
+                        return Pushed {
+                            dropped: 0,
+                            duplicate: true,
+                        };
+                    }
+                    at -= 1;
+                }
+                at
+            }
+        };
         q.bytes += item.bytes;
-        q.items.push_back(item);
+        q.items.insert(at, item);
         let mut dropped = 0;
         while q.items.len() > self.max_messages || (q.bytes > self.max_bytes && q.items.len() > 1) {
             let old = q.items.pop_front().expect("non-empty: len > 1");
             q.bytes -= old.bytes;
             dropped += 1;
         }
-        dropped
+        Pushed {
+            dropped,
+            duplicate: false,
+        }
     }
 
-    /// Puts back a change that could not be sent, at the front (order kept); returns 1 if the queue was full
-    /// and its newest change had to go instead.
+    /// Puts back a change that was handed over but not confirmed, at the front (order kept); returns 1 if
+    /// the queue was full and its newest change had to go instead.
     pub fn requeue(&mut self, room: usize, item: Item) -> u64 {
         let q = &mut self.rooms[room];
         q.bytes += item.bytes;
@@ -63,11 +139,83 @@ impl Queues {
         dropped
     }
 
+    /// The head change if it may leave now: it has no rcid, the room has no horizon yet, or it is at most
+    /// the next rcid after the horizon. Moves the horizon.
     pub fn pop(&mut self, room: usize) -> Option<Item> {
         let q = &mut self.rooms[room];
+        let head = q.items.front()?;
+        if let (Some(rcid), Some(h)) = (head.rcid, &q.horizon) {
+            if rcid > h.rcid + 1 {
+                return None;
+            }
+        }
         let item = q.items.pop_front()?;
         q.bytes -= item.bytes;
+        if let (Some(rcid), Some(timestamp)) = (item.rcid, &item.timestamp) {
+            Horizon::raise(&mut q.horizon, rcid, timestamp);
+        }
         Some(item)
+    }
+
+    /// The missing rcids before the head, `(first, head)`, when the head must wait for them.
+    pub fn gap(&self, room: usize) -> Option<(u64, u64)> {
+        let q = &self.rooms[room];
+        let head = q.items.front()?.rcid?;
+        let h = q.horizon.as_ref()?;
+        (head > h.rcid + 1).then_some((h.rcid + 1, head))
+    }
+
+    pub fn horizon(&self, room: usize) -> Option<Horizon> {
+        self.rooms[room].horizon.clone()
+    }
+
+    /// Where a catch-up starts: the horizon, moved over the queued changes that follow it without a gap
+    /// (they need not be fetched again).
+    pub fn resume_point(&self, room: usize) -> Option<Horizon> {
+        let q = &self.rooms[room];
+        let mut at = q.horizon.clone()?;
+        for item in &q.items {
+            match (item.rcid, &item.timestamp) {
+                (Some(rcid), Some(ts)) if rcid == at.rcid + 1 => {
+                    at.rcid = rcid;
+                    if ts.as_str() > at.timestamp.as_str() {
+                        at.timestamp = ts.clone();
+                    }
+                }
+                (Some(rcid), _) if rcid <= at.rcid => {}
+                _ => break,
+            }
+        }
+        Some(at)
+    }
+
+    /// Sets the horizon (a restart's saved position), or moves it forward past ids that are dealt with
+    /// (fetched, explained or given up); never backwards.
+    pub fn advance(&mut self, room: usize, rcid: u64, timestamp: &str) {
+        Horizon::raise(&mut self.rooms[room].horizon, rcid, timestamp);
+    }
+
+    /// Records that the server confirmed a change.
+    pub fn confirm(&mut self, room: usize, rcid: u64, timestamp: &str) {
+        Horizon::raise(&mut self.rooms[room].confirmed, rcid, timestamp);
+    }
+
+    pub fn confirmed(&self, room: usize) -> Option<Horizon> {
+        self.rooms[room].confirmed.clone()
+    }
+
+    /// The queued rcids in (after, upto].
+    pub fn rcids_between(
+        &self,
+        room: usize,
+        after: u64,
+        upto: u64,
+    ) -> impl Iterator<Item = u64> + '_ {
+        self.rooms[room]
+            .items
+            .iter()
+            .filter_map(|i| i.rcid)
+            .filter(move |r| (after + 1..=upto).contains(r))
     }
 
     pub fn len(&self, room: usize) -> usize {
@@ -81,6 +229,15 @@ impl Queues {
     pub fn total(&self) -> usize {
         self.rooms.iter().map(|q| q.items.len()).sum()
     }
+
+    /// Empties one room's queue; returns how many changes it held.
+    pub fn clear(&mut self, room: usize) -> u64 {
+        let q = &mut self.rooms[room];
+        let n = q.items.len() as u64;
+        q.items.clear();
+        q.bytes = 0;
+        n
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +247,20 @@ mod tests {
     fn item(bytes: usize, id: &str) -> Item {
         let mut message = Message::groupchat(None);
         message.id = Some(xmpp_parsers::message::Id(id.into()));
-        Item { message, bytes }
+        Item {
+            message,
+            bytes,
+            rcid: None,
+            timestamp: None,
+        }
+    }
+
+    fn change(rcid: u64) -> Item {
+        Item {
+            rcid: Some(rcid),
+            timestamp: Some(format!("2026-12-01T00:00:{:02}Z", rcid % 60)),
+            ..item(10, &rcid.to_string())
+        }
     }
 
     fn id(item: Item) -> String {
@@ -105,14 +275,61 @@ mod tests {
         }
         assert_eq!(q.len(0), 3);
         assert_eq!(id(q.pop(0).unwrap()), "2");
-        assert_eq!(q.push(1, item(60, "a")), 0);
-        assert_eq!(q.push(1, item(60, "b")), 1);
+        assert_eq!(q.push(1, item(60, "a")).dropped, 0);
+        assert_eq!(q.push(1, item(60, "b")).dropped, 1);
         assert_eq!((q.len(1), q.bytes(1)), (1, 60));
         // One change larger than the byte bound still passes alone.
-        assert_eq!(q.push(1, item(500, "c")), 1);
+        assert_eq!(q.push(1, item(500, "c")).dropped, 1);
         assert_eq!(id(q.pop(1).unwrap()), "c");
         assert_eq!(q.requeue(0, item(10, "x")), 0);
         assert_eq!(id(q.pop(0).unwrap()), "x");
         assert_eq!(q.total(), 2);
+    }
+
+    #[test]
+    fn keeps_rcid_order_refuses_duplicates_and_holds_at_a_gap() {
+        let mut q = Queues::new(1, 100, 10_000);
+        for rcid in [5, 7, 6, 9] {
+            assert!(!q.push(0, change(rcid)).duplicate);
+        }
+        assert!(q.push(0, change(7)).duplicate);
+        // No horizon yet: the first change leaves, and sets it.
+        assert_eq!(q.pop(0).unwrap().rcid, Some(5));
+        assert!(q.push(0, change(5)).duplicate, "behind the horizon");
+        assert_eq!(q.pop(0).unwrap().rcid, Some(6));
+        assert_eq!(q.pop(0).unwrap().rcid, Some(7));
+        assert_eq!(q.gap(0), Some((8, 9)));
+        assert!(q.pop(0).is_none(), "9 waits for 8");
+        assert!(!q.push(0, change(8)).duplicate);
+        assert_eq!(q.gap(0), None);
+        assert_eq!(
+            q.resume_point(0).unwrap().rcid,
+            9,
+            "8 and 9 follow 7 without a gap"
+        );
+        assert_eq!(q.pop(0).unwrap().rcid, Some(8));
+        assert_eq!(q.pop(0).unwrap().rcid, Some(9));
+        assert_eq!(q.horizon(0).unwrap().rcid, 9);
+        q.push(0, change(11));
+        assert_eq!(q.resume_point(0).unwrap().rcid, 9, "10 is missing");
+    }
+
+    #[test]
+    fn advancing_the_horizon_releases_the_head_and_keeps_the_newest_timestamp() {
+        let mut q = Queues::new(1, 100, 10_000);
+        q.advance(0, 10, "2026-12-01T00:00:10Z");
+        q.push(0, change(14));
+        assert_eq!(q.gap(0), Some((11, 14)));
+        q.advance(0, 13, "2026-12-01T00:00:05Z");
+        let h = q.horizon(0).unwrap();
+        assert_eq!((h.rcid, h.timestamp.as_str()), (13, "2026-12-01T00:00:10Z"));
+        q.advance(0, 2, "2026-12-01T00:00:20Z");
+        let h = q.horizon(0).unwrap();
+        assert_eq!(
+            (h.rcid, h.timestamp.as_str()),
+            (13, "2026-12-01T00:00:20Z"),
+            "rcid never backwards"
+        );
+        assert_eq!(q.pop(0).unwrap().rcid, Some(14));
     }
 }

@@ -3,12 +3,13 @@
 
 use crate::body::body;
 use crate::config::Config;
-use crate::datagram;
+use crate::datagram::{self, Change};
 use crate::metrics::Metrics;
 use crate::queue::{Item, Queues};
 use crate::stanza;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
@@ -20,6 +21,10 @@ pub struct Shared {
     pub queues: Mutex<Queues>,
     /// Woken after every push, so the XMPP side sends without polling.
     pub pushed: Notify,
+    /// Per room: live changes queued so far (the catch-up looks for a quiet feed), and whether a catch-up
+    /// should look for missed changes (set after an XMPP reconnect).
+    pub live: Vec<AtomicU64>,
+    pub recheck: Vec<AtomicBool>,
     wiki_index: HashMap<String, usize>,
 }
 
@@ -36,13 +41,20 @@ impl Shared {
             config.queue_max_messages,
             config.queue_max_bytes,
         );
+        let rooms = config.wikis.len();
         Shared {
             config,
             metrics,
             queues: Mutex::new(queues),
             pushed: Notify::new(),
+            live: (0..rooms).map(|_| AtomicU64::new(0)).collect(),
+            recheck: (0..rooms).map(|_| AtomicBool::new(false)).collect(),
             wiki_index,
         }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Updates the queue gauges of one room; call with the lock held.
@@ -74,23 +86,51 @@ impl Shared {
         }
         let change = datagram::parse(data).map_err(|e| e.reason())?;
         let room = *self.wiki_index.get(&change.wikiid).ok_or("unknown_wiki")?;
+        let item = self.item(room, &change, data.len(), None)?;
+        self.live[room].fetch_add(1, Ordering::Relaxed);
+        self.push(room, item);
+        Ok(())
+    }
+
+    /// The message for one change of `room`'s wiki; `delay`: the XEP-0203 mark of a change published late.
+    pub fn item(
+        &self,
+        room: usize,
+        change: &Change,
+        datagram_bytes: usize,
+        delay: Option<xmpp_parsers::delay::Delay>,
+    ) -> Result<Item, &'static str> {
         let wiki = &self.config.wikis[room];
         let text = body(&change.rc, &wiki.index_url);
         let rc = stanza::rc_element(&change.rc).ok_or("malformed")?;
-        let bytes = data.len() + text.len();
-        let item = Item {
-            message: stanza::message(&wiki.room, text, rc),
+        let bytes = datagram_bytes + text.len();
+        let mut message = stanza::message(&wiki.room, text, rc);
+        if let Some(delay) = delay {
+            message.payloads.push(delay.into());
+        }
+        Ok(Item {
+            message,
             bytes,
-        };
-        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped = queues.push(room, item);
+            rcid: change.rc.attr("rcid").and_then(|r| r.parse().ok()),
+            timestamp: change.rc.attr("timestamp").map(str::to_owned),
+        })
+    }
+
+    /// Queues a change; returns false when it was a duplicate (already queued or published).
+    pub fn push(&self, room: usize, item: Item) -> bool {
+        let mut queues = self.lock();
+        let pushed = queues.push(room, item);
         self.gauge(&queues, room);
         drop(queues);
-        if dropped > 0 {
-            self.metrics.dropped("queue_full", dropped);
+        if pushed.dropped > 0 {
+            self.metrics.dropped("queue_full", pushed.dropped);
         }
-        self.pushed.notify_one();
-        Ok(())
+        if pushed.duplicate {
+            self.metrics.duplicate(&self.config.wikis[room].id);
+        } else {
+            self.pushed.notify_one();
+        }
+        !pushed.duplicate
     }
 }
 

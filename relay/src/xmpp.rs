@@ -203,11 +203,7 @@ impl Session {
     }
 
     fn queued(&self) -> usize {
-        self.shared
-            .queues
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .total()
+        self.shared.lock().total()
     }
 
     fn id(&mut self, kind: &str) -> String {
@@ -229,6 +225,10 @@ impl Session {
                 self.sessions += 1;
                 if self.sessions > 1 {
                     self.shared.metrics.reconnects.inc();
+                    // Whatever the queues lost meanwhile (dropped when full) is fetched again.
+                    for recheck in &self.shared.recheck {
+                        recheck.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
                 tracing::info!(%bound_jid, session = self.sessions, "online; joining rooms");
                 self.requeue_unsent();
@@ -407,7 +407,7 @@ impl Session {
             let room = self.next_room;
             self.next_room = (self.next_room + 1) % rooms;
             let item = if self.rooms[room] == RoomState::Joined {
-                let mut queues = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner());
+                let mut queues = self.shared.lock();
                 let item = queues.pop(room);
                 self.shared.gauge(&queues, room);
                 item
@@ -421,7 +421,7 @@ impl Session {
             idle = 0;
             // `online` implies a stream, so this hand-over always succeeds.
             let Some(token) = self.send(item.message.clone()).await else {
-                let mut queues = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner());
+                let mut queues = self.shared.lock();
                 queues.requeue(room, item);
                 return;
             };
@@ -440,11 +440,7 @@ impl Session {
             return;
         };
         match state {
-            Some(state) if confirmed(self.confirm, &state) => {
-                self.shared
-                    .metrics
-                    .published(&self.shared.config.wikis[entry.room].id);
-            }
+            Some(state) if confirmed(self.confirm, &state) => self.published(&entry),
             _ => self.requeue(vec![(seq, entry)]),
         }
     }
@@ -452,16 +448,25 @@ impl Session {
     /// After a lost connection: what was confirmed counts as published, the rest goes back to its queue.
     fn requeue_unsent(&mut self) {
         let mut unsent = Vec::new();
-        for (seq, entry) in self.inflight.drain() {
+        let inflight: Vec<_> = self.inflight.drain().collect();
+        for (seq, entry) in inflight {
             if confirmed(self.confirm, &entry.token.state()) {
-                self.shared
-                    .metrics
-                    .published(&self.shared.config.wikis[entry.room].id);
+                self.published(&entry);
             } else {
                 unsent.push((seq, entry));
             }
         }
         self.requeue(unsent);
+    }
+
+    /// Counts a confirmed change, and moves the position the state file keeps.
+    fn published(&self, entry: &InFlight) {
+        self.shared
+            .metrics
+            .published(&self.shared.config.wikis[entry.room].id);
+        if let (Some(rcid), Some(timestamp)) = (entry.item.rcid, &entry.item.timestamp) {
+            self.shared.lock().confirm(entry.room, rcid, timestamp);
+        }
     }
 
     fn requeue(&mut self, mut entries: Vec<(u64, InFlight)>) {
@@ -470,7 +475,7 @@ impl Session {
         }
         // Newest first, each to the front: the original order comes back.
         entries.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-        let mut queues = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queues = self.shared.lock();
         let mut dropped = 0;
         for (_, entry) in entries {
             dropped += queues.requeue(entry.room, entry.item);
@@ -503,12 +508,10 @@ impl Session {
 
 impl Session {
     fn discard_queued(&self) -> u64 {
-        let mut queues = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queues = self.shared.lock();
         let mut left = 0;
         for room in 0..self.rooms.len() {
-            while queues.pop(room).is_some() {
-                left += 1;
-            }
+            left += queues.clear(room);
             self.shared.gauge(&queues, room);
         }
         left

@@ -41,7 +41,10 @@ $wgRCFeeds['relay-xmlrc'] = [
 \t'format' => 'xmlrc',
 ];
 """)
-        subprocess.run([os.path.join(self.dir, "serve")], check=True, timeout=60)
+        # ffi.enable=1: RcEmit also in the web requests of php -S (edits through api.php), without the
+        # production preload recipe that tests/e2e covers.
+        subprocess.run([os.path.join(self.dir, "serve")], check=True, timeout=60,
+                       env=dict(os.environ, SERVE_PHP_ARGS="-d ffi.enable=1"))
         self.api = Api(self.url)
         self.wiki_id = self.api.call(action="query", meta="siteinfo")["query"]["general"]["wikiid"]
         print(f"  wiki {self.url} (wikiid {self.wiki_id}) ready after {time.monotonic() - t:.1f} s", flush=True)
