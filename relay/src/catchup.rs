@@ -194,10 +194,21 @@ impl Task {
         if due.is_none() && !self.wanted {
             return;
         }
-        if self.api.is_none() {
+        // api.php is asked from the newest timestamp handed over; a feed whose rcprop leaves timestamps out
+        // gives none.
+        let timed = self
+            .shared
+            .lock()
+            .horizon(self.room)
+            .is_some_and(|h| !h.timestamp.is_empty());
+        if self.api.is_none() || !timed {
             self.wanted = false;
             if due.is_some() {
-                self.give_up("no api_url configured");
+                self.give_up(if timed {
+                    "no api_url configured"
+                } else {
+                    "the changes carry no timestamp"
+                });
             }
             return;
         }
@@ -255,6 +266,7 @@ impl Task {
             // Nothing published yet and no saved position: nothing to resume from.
             return Ok(true);
         };
+
         let api = self.api.as_ref().expect("checked by step()");
         let c = &self.shared.config.catchup;
         tracing::info!(wiki = %self.wiki, after = start.rcid, since = %start.timestamp, ?until, "catch-up from api.php");

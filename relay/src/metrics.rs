@@ -85,6 +85,7 @@ pub struct Metrics {
     pub reconnects: Counter,
     pub rooms_joined: Gauge,
     duplicates: Family<Labels, Counter>,
+    restarts: Family<Labels, Counter>,
     gaps: Vec<Family<Labels, Counter>>,
     catchups: Family<Labels, Counter>,
     catchup_seconds: Durations,
@@ -113,6 +114,7 @@ impl Metrics {
             reconnects: Counter::default(),
             rooms_joined: Gauge::default(),
             duplicates: Family::default(),
+            restarts: Family::default(),
             gaps: Gap::ALL.iter().map(|_| Family::default()).collect(),
             catchups: Family::default(),
             catchup_seconds: Durations::new_with_constructor(durations),
@@ -163,6 +165,11 @@ impl Metrics {
             "Changes received again after they were queued or published (not queued twice), by wiki",
             m.duplicates.clone(),
         );
+        r.register(
+            "rcemit_relay_rcid_restarts",
+            "Times a wiki's rcids went back by 100,000 or more and its room started over, by wiki",
+            m.restarts.clone(),
+        );
         for (gap, family) in Gap::ALL.iter().zip(&m.gaps) {
             let (name, help) = gap.name();
             r.register(name, help, family.clone());
@@ -182,6 +189,12 @@ impl Metrics {
 
     pub fn duplicate(&self, wiki: &str) {
         self.duplicates
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .inc();
+    }
+
+    pub fn restarted(&self, wiki: &str) {
+        self.restarts
             .get_or_create(&vec![("wiki", wiki.to_owned())])
             .inc();
     }

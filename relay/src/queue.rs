@@ -47,24 +47,24 @@ pub struct Horizon {
 }
 
 impl Horizon {
-    /// Moves forward to `rcid` and `timestamp` where they are newer (ISO 8601 UTC compares as text).
-    fn raise(slot: &mut Option<Horizon>, rcid: u64, timestamp: &str) {
-        match slot {
-            Some(h) => {
-                h.rcid = h.rcid.max(rcid);
-                if timestamp > h.timestamp.as_str() {
-                    h.timestamp = timestamp.to_owned();
-                }
-            }
-            None => {
-                *slot = Some(Horizon {
-                    rcid,
-                    timestamp: timestamp.to_owned(),
-                })
-            }
+    /// Moves forward to `rcid` and `timestamp` where they are newer (ISO 8601 UTC compares as text). A change
+    /// without a timestamp (a feed whose rcprop leaves it out) moves the rcid only; the timestamp stays empty
+    /// until one comes, and a catch-up needs one.
+    fn raise(slot: &mut Option<Horizon>, rcid: u64, timestamp: Option<&str>) {
+        let h = slot.get_or_insert_with(|| Horizon {
+            rcid,
+            timestamp: String::new(),
+        });
+        h.rcid = h.rcid.max(rcid);
+        if let Some(ts) = timestamp.filter(|ts| *ts > h.timestamp.as_str()) {
+            h.timestamp = ts.to_owned();
         }
     }
 }
+
+/// A change this far behind the horizon is no late copy: the wiki's rcids started again (a reinstalled wiki, or
+/// another wiki sending under the same id). The room then starts over from it.
+pub const RESTART_BELOW: u64 = 100_000;
 
 /// What `push` did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -73,6 +73,8 @@ pub struct Pushed {
     pub dropped: u64,
     /// The change was already queued or behind the horizon, and was not queued again.
     pub duplicate: bool,
+    /// The change was RESTART_BELOW or more behind the horizon: the horizon and the position were reset.
+    pub restarted: bool,
 }
 
 impl Queues {
@@ -87,22 +89,29 @@ impl Queues {
     /// Inserts in rcid order (appends when the change has no rcid).
     pub fn push(&mut self, room: usize, item: Item) -> Pushed {
         let q = &mut self.rooms[room];
+        let mut restarted = false;
         let at = match item.rcid {
             None => q.items.len(),
             Some(rcid) => {
-                if q.horizon.as_ref().is_some_and(|h| rcid <= h.rcid) {
-                    return Pushed {
-                        dropped: 0,
-                        duplicate: true,
-                    };
+                if let Some(h) = &q.horizon {
+                    if rcid.saturating_add(RESTART_BELOW) <= h.rcid {
+                        q.horizon = None;
+                        q.confirmed = None;
+                        restarted = true;
+                    } else if rcid <= h.rcid {
+                        return Pushed {
+                            duplicate: true,
+                            ..Pushed::default()
+                        };
+                    }
                 }
                 // Live changes arrive in order: look from the back.
                 let mut at = q.items.len();
                 while at > 0 && q.items[at - 1].rcid.is_some_and(|r| r >= rcid) {
                     if q.items[at - 1].rcid == Some(rcid) {
                         return Pushed {
-                            dropped: 0,
                             duplicate: true,
+                            ..Pushed::default()
                         };
                     }
                     at -= 1;
@@ -121,6 +130,7 @@ impl Queues {
         Pushed {
             dropped,
             duplicate: false,
+            restarted,
         }
     }
 
@@ -151,8 +161,8 @@ impl Queues {
         }
         let item = q.items.pop_front()?;
         q.bytes -= item.bytes;
-        if let (Some(rcid), Some(timestamp)) = (item.rcid, &item.timestamp) {
-            Horizon::raise(&mut q.horizon, rcid, timestamp);
+        if let Some(rcid) = item.rcid {
+            Horizon::raise(&mut q.horizon, rcid, item.timestamp.as_deref());
         }
         Some(item)
     }
@@ -175,14 +185,14 @@ impl Queues {
         let q = &self.rooms[room];
         let mut at = q.horizon.clone()?;
         for item in &q.items {
-            match (item.rcid, &item.timestamp) {
-                (Some(rcid), Some(ts)) if rcid == at.rcid + 1 => {
+            match item.rcid {
+                Some(rcid) if rcid == at.rcid + 1 => {
                     at.rcid = rcid;
-                    if ts.as_str() > at.timestamp.as_str() {
+                    if let Some(ts) = item.timestamp.as_ref().filter(|ts| **ts > at.timestamp) {
                         at.timestamp = ts.clone();
                     }
                 }
-                (Some(rcid), _) if rcid <= at.rcid => {}
+                Some(rcid) if rcid <= at.rcid => {}
                 _ => break,
             }
         }
@@ -192,12 +202,12 @@ impl Queues {
     /// Sets the horizon (a restart's saved position), or moves it forward past ids that are dealt with
     /// (fetched, explained or given up); never backwards.
     pub fn advance(&mut self, room: usize, rcid: u64, timestamp: &str) {
-        Horizon::raise(&mut self.rooms[room].horizon, rcid, timestamp);
+        Horizon::raise(&mut self.rooms[room].horizon, rcid, Some(timestamp));
     }
 
     /// Records that the server confirmed a change.
     pub fn confirm(&mut self, room: usize, rcid: u64, timestamp: &str) {
-        Horizon::raise(&mut self.rooms[room].confirmed, rcid, timestamp);
+        Horizon::raise(&mut self.rooms[room].confirmed, rcid, Some(timestamp));
     }
 
     pub fn confirmed(&self, room: usize) -> Option<Horizon> {
@@ -287,6 +297,23 @@ mod tests {
     }
 
     #[test]
+    fn a_change_without_timestamp_still_moves_the_horizon() {
+        let mut q = Queues::new(1, 100, 10_000);
+        for rcid in [3, 4] {
+            q.push(
+                0,
+                Item {
+                    timestamp: None,
+                    ..change(rcid)
+                },
+            );
+        }
+        q.pop(0);
+        assert_eq!(q.pop(0).unwrap().rcid, Some(4), "4 follows 3");
+        assert_eq!(q.horizon(0).unwrap().timestamp, "");
+    }
+
+    #[test]
     fn keeps_rcid_order_refuses_duplicates_and_holds_at_a_gap() {
         let mut q = Queues::new(1, 100, 10_000);
         for rcid in [5, 7, 6, 9] {
@@ -312,6 +339,19 @@ mod tests {
         assert_eq!(q.horizon(0).unwrap().rcid, 9);
         q.push(0, change(11));
         assert_eq!(q.resume_point(0).unwrap().rcid, 9, "10 is missing");
+    }
+
+    #[test]
+    fn an_rcid_far_behind_the_horizon_starts_the_room_over() {
+        let mut q = Queues::new(1, 100, 10_000);
+        q.push(0, change(RESTART_BELOW + 50));
+        q.pop(0);
+        q.confirm(0, RESTART_BELOW + 50, "2026-12-01T00:00:00Z");
+        assert!(q.push(0, change(60)).duplicate, "a late copy");
+        let pushed = q.push(0, change(49));
+        assert!(pushed.restarted && !pushed.duplicate);
+        assert_eq!((q.horizon(0), q.confirmed(0)), (None, None));
+        assert_eq!(q.pop(0).unwrap().rcid, Some(49));
     }
 
     #[test]

@@ -125,6 +125,11 @@ impl Shared {
         if pushed.dropped > 0 {
             self.metrics.dropped("queue_full", pushed.dropped);
         }
+        if pushed.restarted {
+            let wiki = &self.config.wikis[room].id;
+            tracing::warn!(%wiki, "rcids went back by {} or more: the wiki's ids started again; the room starts over", crate::queue::RESTART_BELOW);
+            self.metrics.restarted(wiki);
+        }
         if pushed.duplicate {
             self.metrics.duplicate(&self.config.wikis[room].id);
         } else {
