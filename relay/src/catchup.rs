@@ -212,7 +212,10 @@ impl Task {
             }
             return;
         }
-        if Instant::now() < self.retry_at || !self.has_room() {
+        // Open-ended catch-ups wait for room in the queue; a gap cannot wait: the changes after it hold the
+        // queue until it is filled.
+        let joined = self.shared.joined[self.room].load(Ordering::Relaxed);
+        if !joined || Instant::now() < self.retry_at || (due.is_none() && !self.has_room()) {
             return;
         }
         let until = gap.filter(|_| due.is_some()).map(|(_, head)| head);
@@ -262,7 +265,11 @@ impl Task {
     /// queues it. Returns whether the round reached its end (false: cut short by the window or a full
     /// queue, another round follows).
     async fn catch_up(&mut self, until: Option<u64>) -> Result<bool, String> {
-        let Some(start) = self.shared.lock().resume_point(self.room) else {
+        let (start, forgotten) = {
+            let queues = self.shared.lock();
+            (queues.resume_point(self.room), queues.forgotten(self.room))
+        };
+        let Some(start) = start else {
             // Nothing published yet and no saved position: nothing to resume from.
             return Ok(true);
         };
@@ -295,10 +302,10 @@ impl Task {
                     continue;
                 }
                 listed.insert(rc.rcid);
-                if self.queue(&rc)? {
+                if self.queue(&rc, until.is_none())? {
                     backfilled += 1;
                 }
-                if listed.len() >= c.max_changes || !self.has_room() {
+                if listed.len() >= c.max_changes || (until.is_none() && !self.has_room()) {
                     cut = true;
                     break;
                 }
@@ -319,6 +326,16 @@ impl Task {
             }
         }
         let mut queues = self.shared.lock();
+        if queues.forgotten(self.room) != forgotten {
+            // The queue dropped changes behind the horizon meanwhile (it overflowed): this round covers
+            // nothing, the next one starts before them.
+            drop(queues);
+            tracing::info!(wiki = %self.wiki, backfilled, "the queue dropped changes during the catch-up; again");
+            self.shared
+                .metrics
+                .gap(Gap::Backfilled, &self.wiki, backfilled);
+            return Ok(false);
+        }
         listed.extend(queues.rcids_between(self.room, start.rcid, covered));
         let explained = (covered - start.rcid).saturating_sub(listed.len() as u64);
         queues.advance(self.room, covered, &covered_ts);
@@ -344,8 +361,9 @@ impl Task {
             && queues.bytes(self.room) < cfg.queue_max_bytes / 2
     }
 
-    /// Queues one fetched change with its delay mark; false when the room had it already.
-    fn queue(&self, rc: &RawRc) -> Result<bool, String> {
+    /// Queues one fetched change with its delay mark (`bounded`: see `Shared::push`); false when the room had
+    /// it already.
+    fn queue(&self, rc: &RawRc, bounded: bool) -> Result<bool, String> {
         let text = api::xmlrc_datagram(&rc.xml, &self.wiki);
         let change = datagram::parse(text.as_bytes())
             .map_err(|e| format!("api.php's change {} does not parse: {e}", rc.rcid))?;
@@ -364,6 +382,6 @@ impl Task {
             .shared
             .item(self.room, &change, text.len(), Some(delay))
             .map_err(|reason| format!("api.php's change {}: {reason}", rc.rcid))?;
-        Ok(self.shared.push(self.room, item))
+        Ok(self.shared.push(self.room, item, bounded))
     }
 }

@@ -36,6 +36,26 @@ struct RoomQueue {
     horizon: Option<Horizon>,
     /// The newest change the server confirmed: what the state file keeps across restarts.
     confirmed: Option<Horizon>,
+    /// How often a dropped change moved the horizon back (a catch-up that saw it move must not cover it).
+    forgotten: u64,
+}
+
+impl RoomQueue {
+    /// A dropped change is no longer dealt with: when it was behind the horizon (fetched earlier, or put back
+    /// after a lost connection), the horizon goes back to just before it, so that a gap shows again and a
+    /// catch-up fetches it, from its own time at the latest.
+    fn forget(&mut self, item: &Item) {
+        let (Some(rcid), Some(h)) = (item.rcid, self.horizon.as_mut()) else {
+            return;
+        };
+        if rcid <= h.rcid {
+            self.forgotten += 1;
+            h.rcid = rcid - 1;
+            if let Some(ts) = item.timestamp.as_ref().filter(|ts| **ts < h.timestamp) {
+                h.timestamp = ts.clone();
+            }
+        }
+    }
 }
 
 /// Every rcid up to `rcid` is dealt with; `timestamp` is the newest timestamp among those changes (where a
@@ -86,8 +106,19 @@ impl Queues {
         }
     }
 
-    /// Inserts in rcid order (appends when the change has no rcid).
+    /// Inserts in rcid order (appends when the change has no rcid), then drops the oldest changes beyond the
+    /// bounds.
     pub fn push(&mut self, room: usize, item: Item) -> Pushed {
+        self.insert(room, item, true)
+    }
+
+    /// Inserts a change that fills a gap at the head of a full queue: beyond the bounds, since dropping the
+    /// oldest would drop the change itself (catchup.rs bounds how many it inserts this way).
+    pub fn push_over(&mut self, room: usize, item: Item) -> Pushed {
+        self.insert(room, item, false)
+    }
+
+    fn insert(&mut self, room: usize, item: Item, bounded: bool) -> Pushed {
         let q = &mut self.rooms[room];
         let mut restarted = false;
         let at = match item.rcid {
@@ -122,9 +153,13 @@ impl Queues {
         q.bytes += item.bytes;
         q.items.insert(at, item);
         let mut dropped = 0;
-        while q.items.len() > self.max_messages || (q.bytes > self.max_bytes && q.items.len() > 1) {
+        while bounded
+            && (q.items.len() > self.max_messages
+                || (q.bytes > self.max_bytes && q.items.len() > 1))
+        {
             let old = q.items.pop_front().expect("non-empty: len > 1");
             q.bytes -= old.bytes;
+            q.forget(&old);
             dropped += 1;
         }
         Pushed {
@@ -144,6 +179,7 @@ impl Queues {
         while q.items.len() > self.max_messages || (q.bytes > self.max_bytes && q.items.len() > 1) {
             let newest = q.items.pop_back().expect("non-empty: len > 1");
             q.bytes -= newest.bytes;
+            q.forget(&newest);
             dropped += 1;
         }
         dropped
@@ -212,6 +248,11 @@ impl Queues {
 
     pub fn confirmed(&self, room: usize) -> Option<Horizon> {
         self.rooms[room].confirmed.clone()
+    }
+
+    /// Changes so far dropped behind the horizon (see `RoomQueue::forget`).
+    pub fn forgotten(&self, room: usize) -> u64 {
+        self.rooms[room].forgotten
     }
 
     /// The queued rcids in (after, upto].
@@ -294,6 +335,47 @@ mod tests {
         assert_eq!(q.requeue(0, item(10, "x")), 0);
         assert_eq!(id(q.pop(0).unwrap()), "x");
         assert_eq!(q.total(), 2);
+    }
+
+    #[test]
+    fn a_gap_in_a_full_queue_is_filled_beyond_the_bounds() {
+        let mut q = Queues::new(1, 2, 10_000);
+        q.advance(0, 1, "2026-12-01T00:00:01Z");
+        q.push(0, change(5));
+        q.push(0, change(6));
+        assert_eq!(
+            q.push(0, change(4)).dropped,
+            1,
+            "a bounded push drops the change itself"
+        );
+        assert_eq!(q.gap(0), Some((2, 5)));
+        for rcid in [2, 3, 4] {
+            assert_eq!(q.push_over(0, change(rcid)), Pushed::default());
+        }
+        assert_eq!(q.len(0), 5);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop(0))
+            .filter_map(|i| i.rcid)
+            .collect();
+        assert_eq!(order, [2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_dropped_change_behind_the_horizon_is_a_gap_again() {
+        let mut q = Queues::new(1, 3, 10_000);
+        q.advance(0, 1, "2026-12-01T00:00:01Z");
+        for rcid in [3, 4, 5] {
+            q.push(0, change(rcid));
+        }
+        // A catch-up fills 2 and covers up to 5; then the queue overflows while nothing can leave.
+        q.push_over(0, change(2));
+        q.advance(0, 5, "2026-12-01T00:00:05Z");
+        assert_eq!(q.push(0, change(6)).dropped, 2);
+        assert_eq!(
+            q.gap(0),
+            Some((2, 4)),
+            "2 and 3 were dropped: fetch them again"
+        );
+        assert_eq!(q.resume_point(0).unwrap().timestamp, "2026-12-01T00:00:02Z");
     }
 
     #[test]

@@ -21,10 +21,12 @@ pub struct Shared {
     pub queues: Mutex<Queues>,
     /// Woken after every push, so the XMPP side sends without polling.
     pub pushed: Notify,
-    /// Per room: live changes queued so far (the catch-up looks for a quiet feed), and whether a catch-up
-    /// should look for missed changes (set after an XMPP reconnect).
+    /// Per room: live changes queued so far (the catch-up looks for a quiet feed), whether a catch-up
+    /// should look for missed changes (set after an XMPP reconnect), and whether the room is joined (catch-ups
+    /// wait for it: nothing would drain what they fetch).
     pub live: Vec<AtomicU64>,
     pub recheck: Vec<AtomicBool>,
+    pub joined: Vec<AtomicBool>,
     wiki_index: HashMap<String, usize>,
 }
 
@@ -49,6 +51,7 @@ impl Shared {
             pushed: Notify::new(),
             live: (0..rooms).map(|_| AtomicU64::new(0)).collect(),
             recheck: (0..rooms).map(|_| AtomicBool::new(false)).collect(),
+            joined: (0..rooms).map(|_| AtomicBool::new(false)).collect(),
             wiki_index,
         }
     }
@@ -88,7 +91,7 @@ impl Shared {
         let room = *self.wiki_index.get(&change.wikiid).ok_or("unknown_wiki")?;
         let item = self.item(room, &change, data.len(), None)?;
         self.live[room].fetch_add(1, Ordering::Relaxed);
-        self.push(room, item);
+        self.push(room, item, true);
         Ok(())
     }
 
@@ -116,10 +119,15 @@ impl Shared {
         })
     }
 
-    /// Queues a change; returns false when it was a duplicate (already queued or published).
-    pub fn push(&self, room: usize, item: Item) -> bool {
+    /// Queues a change (`bounded`: dropping the oldest beyond the queue's bounds, see `Queues::push_over`);
+    /// returns false when it was a duplicate (already queued or published).
+    pub fn push(&self, room: usize, item: Item, bounded: bool) -> bool {
         let mut queues = self.lock();
-        let pushed = queues.push(room, item);
+        let pushed = if bounded {
+            queues.push(room, item)
+        } else {
+            queues.push_over(room, item)
+        };
         self.gauge(&queues, room);
         drop(queues);
         if pushed.dropped > 0 {

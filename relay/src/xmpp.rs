@@ -258,6 +258,10 @@ impl Session {
 
     fn set_room(&mut self, room: usize, state: RoomState) {
         self.rooms[room] = state;
+        self.shared.joined[room].store(
+            state == RoomState::Joined,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let joined = self
             .rooms
             .iter()

@@ -8,7 +8,7 @@ Scenarios, one after the other on one wiki, one Prosody and one bridge state dir
   exactly once, in increasing order; the fetched ones carry an XEP-0203 <delay>.
 - restart: the bridge is stopped, 50 changes are made, the bridge starts again: all 50 arrive, delayed.
 - server down: Prosody is killed (SIGKILL) for 20 s while edits go on, then restarted: nothing is lost (read
-  back from the room's archive, MAM, by a fresh client).
+  back from the room's archive, MAM, by a fresh client), although the bridge's queue overflowed meanwhile.
 - suppressed: an edit whose datagram is lost and whose comment is then hidden (revision deletion) before the
   catch-up: not published, counted as explained.
 
@@ -40,6 +40,7 @@ from relay_test import BIN, PASS, Bridge, check, FAILURES  # noqa: E402
 from wiki_chain import WikiChain  # noqa: E402
 
 DELAY = "urn:xmpp:delay"
+QUEUE = 60
 
 
 class LossyProxy:
@@ -81,14 +82,16 @@ class LossyProxy:
 
 
 class GapBridge(Bridge):
-    """The bridge for one wiki with its api.php, a state directory and short timers (grace 1 s, quiet check 3 s)."""
+    """The bridge for one wiki with its api.php, a state directory, short timers (grace 1 s, quiet check 3 s)
+    and a queue of QUEUE changes."""
 
     def __init__(self, tmp, server, wiki):
         super().__init__(tmp, server, index=wiki.index, name="gap-bridge")
         self.state_dir = os.path.join(self.dir, "state")
         os.makedirs(self.state_dir, exist_ok=True)
         text = open(self.config).read()
-        text = text[:text.index("[[wiki]]")]
+        # A small queue: while the server is down it overflows, and the catch-up must fetch what it dropped.
+        text = text[:text.index("[[wiki]]")].replace("max_messages = 5000", f"max_messages = {QUEUE}")
         text += f"""[catchup]
 state_dir = "{self.state_dir}"
 gap_grace_seconds = 1
@@ -257,6 +260,9 @@ async def scenario(tmp, wiki, server):
         await reader.stop()
         report("server down (Prosody killed 20 s during edits; read from MAM)", want,
                [m for m in archived if rcid_of(m) in set(want)])
+        dropped = bridge.metric("rcemit_relay_dropped_total")
+        print(f"  server down: the bridge's queue ({QUEUE}) dropped {dropped:.0f} changes, fetched again", flush=True)
+        check(dropped > 0 and len(want) > QUEUE, "server down: the queue overflowed while the server was down")
 
         # 4. A change whose datagram is lost and whose comment is hidden before the catch-up.
         await client.stop()
