@@ -63,8 +63,9 @@ fn main() -> ExitCode {
     };
     if check_only {
         println!(
-            "configuration OK: {} wiki(s), {} UDP address(es), XMPP {} via {}",
+            "configuration OK: {} wiki(s) ({} with gap repair from api.php), {} UDP address(es), XMPP {} via {}",
             config.wikis.len(),
+            config.wikis.iter().filter(|w| w.api_url.is_some()).count(),
             config.listen.len(),
             config.jid,
             config.server.as_deref().unwrap_or("DNS SRV")
