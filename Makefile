@@ -114,8 +114,10 @@ relay-deps:
 
 # The XMPP bridge (relay/): its unit tests, then tests/relay/relay_test.py against private Prosody and ejabberd
 # servers on loopback with Debian's slixmpp as the independent client, including the chain from a throwaway
-# MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute).
+# MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute); then
+# tests/relay/watch_test.py: the watcher and PubSub against that chain on Prosody, with api.php as the oracle.
 test-relay: relay-deps build
 	$(CARGO) test -p rcemit-relay
 	$(CARGO) build -p rcemit-relay
 	/usr/bin/python3 -B tests/relay/relay_test.py --wiki --tls
+	/usr/bin/python3 -B tests/relay/watch_test.py

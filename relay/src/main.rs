@@ -1,10 +1,12 @@
-//! rcemit-relay: `bridge` receives RcEmit's xmlrc datagrams and posts each change into its wiki's XMPP room.
-//! (`poll` and `watch`, DESIGN.md §10, are to come as further subcommands.)
+//! rcemit-relay: `bridge` receives RcEmit's xmlrc datagrams and posts each change into its wiki's XMPP room;
+//! `watch` prints a room's (or PubSub node's) changes as JSON lines or XML. (`poll`, DESIGN.md §10, is to
+//! come.)
 
 use rcemit_relay::config::{Config, LogFormat};
 use rcemit_relay::metrics::{self, Metrics};
 use rcemit_relay::udp::{self, Shared};
-use rcemit_relay::xmpp;
+use rcemit_relay::watch_config::{Flags, WatchConfig};
+use rcemit_relay::{watch, xmpp};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,14 +14,27 @@ use tokio::net::UdpSocket;
 use tokio::signal::unix::{signal, SignalKind};
 
 const USAGE: &str = "usage: rcemit-relay bridge --config FILE [--check-config]
+       rcemit-relay watch --config FILE [--room JID | --node SERVICE/NODE] [--since TIME | --after-rcid N |
+                          --last N] [--format json|xml] [--history-only]
   bridge          receive xmlrc datagrams over UDP and post each change to its wiki's XMPP room
-  --config FILE   the TOML configuration (see relay/bridge.example.toml)
-  --check-config  check the configuration (and read the password) and exit";
+  watch           print a room's (or PubSub node's) changes, one per line, history first
+  --config FILE   the TOML configuration (see relay/bridge.example.toml, relay/watch.example.toml)
+  --check-config  check the configuration (and read the password) and exit
+  --room JID      the room to join as a visitor      --node S/N     the PubSub service and node
+  --since TIME    first the archive from TIME on      --after-rcid N first the archive after rcid N
+  --last N        first the node's newest N items     --history-only print the history, then exit
+  --format F      json (api.php's formatversion=2 objects, plus wikiid) or xml (the <rc> elements)";
+
+enum Command {
+    Bridge { config: PathBuf, check: bool },
+    Watch { config: PathBuf, flags: Flags },
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (config, check_only) = match parse_args(&args) {
-        Ok(parsed) => parsed,
+        Ok(Command::Bridge { config, check }) => (config, check),
+        Ok(Command::Watch { config, flags }) => return watch_main(&config, flags),
         Err(e) => {
             eprintln!("rcemit-relay: {e}\n{USAGE}");
             return ExitCode::from(2);
@@ -37,22 +52,14 @@ fn main() -> ExitCode {
             "configuration OK: {} wiki(s), {} UDP address(es), XMPP {} via {}",
             config.wikis.len(),
             config.listen.len(),
-            config.jid,
-            config.server.as_deref().unwrap_or("DNS SRV")
+            config.account.jid,
+            config.account.server.as_deref().unwrap_or("DNS SRV")
         );
         return ExitCode::SUCCESS;
     }
-    init_logs(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the runtime");
-            return ExitCode::from(1);
-        }
+    init_logs(config.log_format, &config.log_level);
+    let Some(runtime) = runtime(2) else {
+        return ExitCode::from(1);
     };
     match runtime.block_on(bridge(config)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,31 +70,96 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args(args: &[String]) -> Result<(PathBuf, bool), String> {
+fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();
-    match it.next().map(String::as_str) {
-        Some("bridge") => {}
+    let watch = match it.next().map(String::as_str) {
+        Some("bridge") => false,
+        Some("watch") => true,
         Some("-h" | "--help") | None => return Err("a subcommand is needed".into()),
         Some(other) => return Err(format!("unknown subcommand {other:?}")),
-    }
-    let (mut config, mut check) = (None, false);
+    };
+    let (mut config, mut check, mut flags) = (None, false, Flags::default());
     while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--config" => config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?)),
-            "--check-config" => check = true,
-            other => return Err(format!("unknown argument {other:?}")),
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
+        let number = |v: String| {
+            v.parse()
+                .map_err(|_| format!("{arg} {v:?} is not a number"))
+        };
+        match (arg.as_str(), watch) {
+            ("--config", _) => config = Some(PathBuf::from(value()?)),
+            ("--check-config", false) => check = true,
+            ("--room", true) => flags.room = Some(value()?),
+            ("--node", true) => flags.node = Some(value()?),
+            ("--format", true) => flags.format = Some(value()?),
+            ("--since", true) => flags.since = Some(value()?),
+            ("--after-rcid", true) => flags.after_rcid = Some(number(value()?)?),
+            ("--last", true) => flags.last = Some(number(value()?)? as usize),
+            ("--history-only", true) => flags.history_only = true,
+            (other, _) => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok((config.ok_or("--config FILE is required")?, check))
+    let config = config.ok_or("--config FILE is required")?;
+    Ok(if watch {
+        Command::Watch { config, flags }
+    } else {
+        Command::Bridge { config, check }
+    })
 }
 
-fn init_logs(config: &Config) {
+fn runtime(threads: usize) -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the runtime"))
+        .ok()
+}
+
+fn watch_main(config: &std::path::Path, flags: Flags) -> ExitCode {
+    let config = match WatchConfig::load(config, flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rcemit-relay: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    init_logs(config.log_format, &config.log_level);
+    let Some(runtime) = runtime(1) else {
+        return ExitCode::from(1);
+    };
+    let result = runtime.block_on(async {
+        let mut sigterm =
+            signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+        let mut sigint =
+            signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+        let stop = async move {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = sigint.recv() => {}
+            }
+        };
+        watch::run(config, stop).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logs(format: LogFormat, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match config.log_format {
+    match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }

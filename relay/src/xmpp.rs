@@ -13,23 +13,18 @@
 //! after a server restart Prosody 0.12 answers `<failed xmlns='urn:xmpp:sm:3'/>` without `h`, which
 //! xmpp-parsers 0.23.0 refuses as invalid: tokio-xmpp 6.0.0 then reconnects in a tight loop forever.
 
-use crate::config::{split_host_port, Tls};
-use crate::connector;
 use crate::queue::Item;
 use crate::rooms::{self, RoomPresence};
 use crate::udp::Shared;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_xmpp::connect::DnsConfig;
 use tokio_xmpp::stanzastream::{
     Event, StanzaStage, StanzaState, StanzaStream, StanzaToken, StreamEvent,
 };
-use tokio_xmpp::xmlstream::Timeouts;
 use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
@@ -151,31 +146,7 @@ impl Session {
 
     /// Makes a fresh stream; tokio-xmpp connects, authenticates and binds in the background.
     fn connect(&mut self) {
-        let cfg = &self.shared.config;
-        let dns = match &cfg.server {
-            Some(server) if server.parse::<SocketAddr>().is_ok() => DnsConfig::addr(server),
-            Some(server) => {
-                let (host, port) = split_host_port(server).expect("checked by config.rs");
-                DnsConfig::no_srv(host, port)
-            }
-            None => DnsConfig::srv_default_client(cfg.jid.domain().as_str()),
-        };
-        let jid = Jid::from(cfg.jid.clone());
-        let password = cfg.password.clone();
-        let timeouts = Timeouts::tight();
-        tracing::info!(jid = %cfg.jid, server = ?cfg.server, tls = ?cfg.tls, "connecting");
-        self.stream = Some(match cfg.tls {
-            Tls::Starttls => StanzaStream::new_c2s(
-                connector::StartTls(dns),
-                jid,
-                password,
-                timeouts,
-                STREAM_QUEUE,
-            ),
-            Tls::None => {
-                StanzaStream::new_c2s(connector::Plain(dns), jid, password, timeouts, STREAM_QUEUE)
-            }
-        });
+        self.stream = Some(self.shared.config.account.stream(STREAM_QUEUE));
     }
 
     /// The connection is gone: drop the stream (so nothing it still holds is sent later), put back what was

@@ -131,7 +131,9 @@ def golden_datagrams():
 # ---- the bridge under test -------------------------------------------------------------------------------------
 
 class Bridge:
-    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5, env=None, name="bridge"):
+    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5, env=None, name="bridge",
+                 pubsub_max_items=None):
+        """pubsub_max_items: also publish wiki's changes to the node `wiki` of servers.PUBSUB, keeping that many."""
         self.dir = os.path.join(tmp, name)
         self.env = env
         os.makedirs(self.dir, exist_ok=True)
@@ -142,6 +144,8 @@ class Bridge:
             f.write(PASS + "\n")
         self.config = os.path.join(self.dir, "bridge.toml")
         server_line = f'server = "127.0.0.1:{server.port}"'
+        pubsub = (f'pubsub_service = "{servers.PUBSUB}"\npubsub_node = "wiki"\npubsub_max_items = {pubsub_max_items}\n'
+                  if pubsub_max_items else "")
         with open(self.config, "w") as f:
             f.write(f"""[xmpp]
 jid = "bridge@{servers.HOST}"
@@ -173,7 +177,7 @@ drain_seconds = {drain}
 id = "wiki"
 room = "wiki@{servers.MUC}"
 index_url = "{index}"
-
+{pubsub}
 [[wiki]]
 id = "other"
 room = "other@{servers.MUC}"

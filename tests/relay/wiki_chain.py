@@ -24,7 +24,8 @@ class WikiChain:
     def index(self):
         return self.url + "/index.php"
 
-    def create(self):
+    def create(self, extra=""):
+        """extra: more PHP settings for the wiki."""
         t = time.monotonic()
         lib = os.path.join(self.repo, "target", "release", "librcemit.so")
         if not os.path.exists(lib):
@@ -40,7 +41,7 @@ $wgRCFeeds['relay-xmlrc'] = [
 \t'uri' => 'udp://127.0.0.1:{self.udp_port}',
 \t'format' => 'xmlrc',
 ];
-""")
+{extra}""")
         subprocess.run([os.path.join(self.dir, "serve")], check=True, timeout=60)
         self.api = Api(self.url)
         self.wiki_id = self.api.call(action="query", meta="siteinfo")["query"]["general"]["wikiid"]
