@@ -25,6 +25,8 @@ pub struct Metrics {
     queue_bytes: Family<Labels, Gauge>,
     pub reconnects: Counter,
     pub rooms_joined: Gauge,
+    pubsub_published: Family<Labels, Counter>,
+    pubsub_failed: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -71,7 +73,32 @@ impl Metrics {
             "Rooms currently joined",
             m.rooms_joined.clone(),
         );
+        r.register(
+            "rcemit_relay_pubsub_published",
+            "Items the PubSub service confirmed, by wiki",
+            m.pubsub_published.clone(),
+        );
+        r.register(
+            "rcemit_relay_pubsub_failed",
+            "Items not published (refused, disconnected, backlog), by wiki and reason",
+            m.pubsub_failed.clone(),
+        );
         m
+    }
+
+    pub fn pubsub_published(&self, wiki: &str) {
+        self.pubsub_published
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .inc();
+    }
+
+    pub fn pubsub_failed(&self, wiki: &str, reason: &'static str) {
+        self.pubsub_failed
+            .get_or_create(&vec![
+                ("wiki", wiki.to_owned()),
+                ("reason", reason.to_owned()),
+            ])
+            .inc();
     }
 
     pub fn rejected(&self, reason: &'static str) {

@@ -5,16 +5,117 @@
 //! On Prosody only an admin may create nodes (mod_pubsub's default `pubsub#node_create` check): the bridge's
 //! account must be listed in `admins` (relay/README.md).
 
+use crate::config::WikiRoom;
+use crate::metrics::Metrics;
 use crate::stanza::{attr, RC_NS};
+use std::collections::HashMap;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza_error::{DefinedCondition, StanzaError};
 
 pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 const EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 const NODE_CONFIG: &str = "http://jabber.org/protocol/pubsub#node_config";
 const DATA_FORMS: &str = "jabber:x:data";
+
+/// Publishes not yet answered, at most: a server that never answers must not grow the map.
+const MAX_PENDING: usize = 10_000;
+
+/// What an IQ the bridge sent to a PubSub service was for.
+#[derive(Debug, Clone, Copy)]
+enum Sent {
+    Create(usize),
+    Publish(usize),
+}
+
+/// The bridge's side: creates the configured nodes once per session and publishes each change, counting
+/// what the service confirmed and what it refused.
+#[derive(Debug, Default)]
+pub struct Publisher {
+    pending: HashMap<String, Sent>,
+    next_id: u64,
+}
+
+impl Publisher {
+    fn id(&mut self, kind: &str) -> String {
+        self.next_id += 1;
+        format!("rcemit-pubsub-{kind}-{}", self.next_id)
+    }
+
+    /// The session is (re)established: create every configured node (a node that exists answers `conflict`).
+    pub fn online(&mut self, wikis: &[WikiRoom]) -> Vec<Iq> {
+        let mut out = Vec::new();
+        for (room, wiki) in wikis.iter().enumerate() {
+            if let Some(n) = &wiki.pubsub {
+                let id = self.id("create");
+                self.pending.insert(id.clone(), Sent::Create(room));
+                out.push(create(&n.service, &n.node, n.max_items, id));
+            }
+        }
+        out
+    }
+
+    /// The publish IQ for a change just posted to `room`'s room, if its wiki has a node.
+    pub fn publish(
+        &mut self,
+        room: usize,
+        wiki: &WikiRoom,
+        message: &Message,
+        metrics: &Metrics,
+    ) -> Option<Iq> {
+        let n = wiki.pubsub.as_ref()?;
+        let rc = message.payloads.iter().find(|p| p.is("rc", RC_NS))?;
+        if self.pending.len() >= MAX_PENDING {
+            metrics.pubsub_failed(&wiki.id, "backlog");
+            return None;
+        }
+        let id = self.id("publish");
+        self.pending.insert(id.clone(), Sent::Publish(room));
+        Some(publish(&n.service, &n.node, rc, id))
+    }
+
+    /// An IQ answer; `false` if it is not one of ours.
+    pub fn answer(
+        &mut self,
+        id: &str,
+        error: Option<&StanzaError>,
+        wikis: &[WikiRoom],
+        metrics: &Metrics,
+    ) -> bool {
+        let Some(sent) = self.pending.remove(id) else {
+            return false;
+        };
+        match (sent, error) {
+            (Sent::Create(room), None) => {
+                tracing::info!(wiki = %wikis[room].id, "PubSub node created")
+            }
+            (Sent::Create(room), Some(e)) if e.defined_condition == DefinedCondition::Conflict => {
+                tracing::info!(wiki = %wikis[room].id, "PubSub node exists; its configuration is kept")
+            }
+            (Sent::Create(room), Some(e)) => {
+                tracing::warn!(wiki = %wikis[room].id, condition = ?e.defined_condition,
+                    text = ?e.texts.values().next(), "cannot create the PubSub node (on Prosody: is the bridge an admin?)")
+            }
+            (Sent::Publish(room), None) => metrics.pubsub_published(&wikis[room].id),
+            (Sent::Publish(room), Some(e)) => {
+                metrics.pubsub_failed(&wikis[room].id, "refused");
+                tracing::warn!(wiki = %wikis[room].id, condition = ?e.defined_condition, "the PubSub service refused an item");
+            }
+        }
+        true
+    }
+
+    /// The connection is gone: unanswered publishes are counted as failed (the room still has the changes).
+    pub fn lost(&mut self, wikis: &[WikiRoom], metrics: &Metrics) {
+        for (_, sent) in self.pending.drain() {
+            if let Sent::Publish(room) = sent {
+                metrics.pubsub_failed(&wikis[room].id, "disconnected");
+            }
+        }
+    }
+}
 
 fn set(service: &BareJid, id: String, child: Element, extra: Option<Element>) -> Iq {
     Iq::Set {

@@ -13,6 +13,7 @@
 //! after a server restart Prosody 0.12 answers `<failed xmlns='urn:xmpp:sm:3'/>` without `h`, which
 //! xmpp-parsers 0.23.0 refuses as invalid: tokio-xmpp 6.0.0 then reconnects in a tight loop forever.
 
+use crate::pubsub::Publisher;
 use crate::queue::Item;
 use crate::rooms::{self, RoomPresence};
 use crate::udp::Shared;
@@ -82,6 +83,8 @@ struct Session {
     inflight: HashMap<u64, InFlight>,
     confirmations: FuturesUnordered<BoxFuture<'static, (u64, Option<StanzaState>)>>,
     next_room: usize,
+    /// PubSub: each change also published to its wiki's node, when configured (pubsub.rs).
+    pubsub: Publisher,
 }
 
 /// Runs the session until `shutdown` turns true and the queues are drained (or the drain deadline passes).
@@ -139,6 +142,7 @@ impl Session {
             inflight: HashMap::new(),
             confirmations: FuturesUnordered::new(),
             next_room: 0,
+            pubsub: Publisher::default(),
         };
         session.connect();
         session
@@ -153,6 +157,8 @@ impl Session {
     /// not written, and schedule the next attempt.
     fn lost(&mut self) {
         self.stream = None;
+        self.pubsub
+            .lost(&self.shared.config.wikis, &self.shared.metrics);
         self.online = false;
         self.requeue_unsent();
         for room in 0..self.rooms.len() {
@@ -212,6 +218,9 @@ impl Session {
                 };
                 for room in 0..self.rooms.len() {
                     self.join(room).await;
+                }
+                for iq in self.pubsub.online(&self.shared.config.wikis) {
+                    self.send(iq).await;
                 }
             }
             Event::Stream(StreamEvent::Suspended) => self.lost(),
@@ -290,6 +299,8 @@ impl Session {
 
     async fn on_iq(&mut self, iq: Iq) {
         match iq {
+            Iq::Result { id, .. } if self.pubsub_answer(&id, None) => {}
+            Iq::Error { id, error, .. } if self.pubsub_answer(&id, Some(&error)) => {}
             Iq::Result { id, payload, .. } => {
                 let Some(purpose) = self.iqs.remove(&id) else {
                     return;
@@ -332,6 +343,12 @@ impl Session {
                 self.send(reply).await;
             }
         }
+    }
+
+    fn pubsub_answer(&mut self, id: &str, error: Option<&StanzaError>) -> bool {
+        let config = &self.shared.config;
+        self.pubsub
+            .answer(id, error, &config.wikis, &self.shared.metrics)
     }
 
     async fn submit_config(&mut self, room: usize, form: Option<xmpp_parsers::minidom::Element>) {
@@ -402,6 +419,13 @@ impl Session {
             let stage = self.confirm;
             self.confirmations
                 .push(Box::pin(async move { (seq, waiter.wait_for(stage).await) }));
+            let wiki = &self.shared.config.wikis[room];
+            if let Some(iq) = self
+                .pubsub
+                .publish(room, wiki, &item.message, &self.shared.metrics)
+            {
+                self.send(iq).await;
+            }
             self.inflight.insert(seq, InFlight { room, item, token });
         }
     }

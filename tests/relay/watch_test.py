@@ -38,6 +38,8 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 import servers  # noqa: E402
 from client import Client, NS  # noqa: E402
+from slixmpp.xmlstream.handler import Callback  # noqa: E402
+from slixmpp.xmlstream.matcher import MatchXPath  # noqa: E402
 from mwdrive import XMLRC_PROPS, Api, actions, api_rc_elements, mw, xmlrc_from_api  # noqa: E402
 from relay_test import BIN, PASS, Bridge, check, FAILURES, same_element, sender, ws_normalized  # noqa: E402
 from wiki_chain import WikiChain  # noqa: E402
@@ -308,8 +310,10 @@ async def scenario(tmp, chain):
         clients.append(sub)
         await sub.start(server.port)
         pushed = []
-        sub.add_event_handler("message", lambda m: pushed.extend(
-            m.xml.findall(f"{{{EVENT_NS}}}event/{{{EVENT_NS}}}items/{{{EVENT_NS}}}item")))
+        sub.register_handler(Callback("pubsub event", MatchXPath(f"{{{NS}}}message/{{{EVENT_NS}}}event"),
+                                      lambda m: pushed.extend(m.xml.findall(
+                                          f"{{{EVENT_NS}}}event/{{{EVENT_NS}}}items/{{{EVENT_NS}}}item"))))
+        sub.send_presence()  # available: notifications to the bare JID reach this resource
         await pubsub_set(sub, "subscribe", f"<subscribe node='wiki' jid='sub@{servers.HOST}'/>")
         items = await pubsub_get(sub, "<items node='wiki' max_items='5'/>")
         rcs = [i.find(f"{{{NS}}}rc") for i in items.findall(f"{{{PUBSUB_NS}}}items/{{{PUBSUB_NS}}}item")]
