@@ -155,8 +155,9 @@ pub fn create(service: &BareJid, node: &str, max_items: u32, id: String) -> Iq {
 /// Publishes one change: item id = its rcid (a later item with the same id replaces it).
 pub fn publish(service: &BareJid, node: &str, rc: &Element, id: String) -> Iq {
     let mut item = Element::builder("item", PUBSUB);
-    if let Some(rcid) = rc.attr("rcid") {
-        item = attr(item, "id", rcid);
+    // Without an rcid (a patrol) the service names the item.
+    if let Some(rcid) = crate::printer::rcid(rc) {
+        item = attr(item, "id", &rcid.to_string());
     }
     let publish = attr(Element::builder("publish", PUBSUB), "node", node)
         .append(item.append(rc.clone()).build())

@@ -274,12 +274,33 @@ impl Watcher {
     fn flush_held(&mut self) -> std::io::Result<()> {
         let mut held = std::mem::take(&mut self.held);
         held.sort_by_key(|rc| rcid(rc).unwrap_or(0));
+        tracing::info!(
+            held = held.len(),
+            printed = self.out.printed,
+            last_rcid = ?self.out.last(),
+            "history printed; the changes held meanwhile follow"
+        );
         if !self.cfg.history_only {
             for rc in &held {
                 self.out.print(rc)?;
             }
         }
         self.go_live();
+        Ok(())
+    }
+
+    /// Prints the archived changes collected backwards, from the one after the last rcid printed: changes
+    /// without an rcid (a patrol) count by their place in the archive, not by a number.
+    fn print_backlog(&mut self) -> std::io::Result<()> {
+        let backlog = std::mem::take(&mut self.backlog);
+        let last = self.out.last().unwrap_or(0);
+        let start = backlog
+            .iter()
+            .rposition(|rc| rcid(rc).is_some_and(|n| n <= last))
+            .map_or(0, |i| i + 1);
+        for rc in &backlog[start..] {
+            self.out.print(rc)?;
+        }
         Ok(())
     }
 
@@ -375,10 +396,7 @@ impl Watcher {
                             ?condition,
                             "the archive query failed; printing live changes only"
                         );
-                        let backlog = std::mem::take(&mut self.backlog);
-                        for rc in &backlog {
-                            self.out.print(rc)?;
-                        }
+                        self.print_backlog()?;
                         self.flush_held()
                     }
                     Phase::Subscribing(want) if *want == id => {
@@ -469,10 +487,7 @@ impl Watcher {
                             || first.is_none()
                             || self.backlog.len() >= MAX_BACKLOG
                         {
-                            let backlog = std::mem::take(&mut self.backlog);
-                            for rc in &backlog {
-                                self.out.print(rc)?;
-                            }
+                            self.print_backlog()?;
                             self.flush_held()
                         } else {
                             self.query(None, Page::Before(first), Some(after)).await;
@@ -493,6 +508,10 @@ impl Watcher {
                 let mut rcs = payload
                     .map(|p| pubsub::item_rcs(&p, node))
                     .unwrap_or_default();
+                // Once something was printed, an item without an rcid cannot be told new or old: skipped.
+                if self.out.last().is_some() {
+                    rcs.retain(|rc| rcid(rc).is_some());
+                }
                 rcs.sort_by_key(|rc| rcid(rc).unwrap_or(0));
                 for rc in &rcs {
                     self.out.print(rc)?;
