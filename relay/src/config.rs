@@ -325,6 +325,36 @@ index_url = "http://127.0.0.1:8080/index.php"
     }
 
     #[test]
+    fn pubsub_needs_service_and_node() {
+        let with = |extra: &str| check(&format!("{BASE}{extra}"));
+        let c = with("pubsub_service = \"pubsub.localhost\"\npubsub_node = \"wiki\"\n").unwrap();
+        assert_eq!(
+            c.wikis[0].pubsub,
+            Some(PubsubNode {
+                service: "pubsub.localhost".parse().unwrap(),
+                node: "wiki".into(),
+                max_items: PUBSUB_MAX_ITEMS
+            })
+        );
+        assert!(with("pubsub_node = \"wiki\"\n")
+            .unwrap_err()
+            .contains("both"));
+        assert!(with("pubsub_max_items = 5\n").unwrap_err().contains("both"));
+        let zero = "pubsub_service = \"p.localhost\"\npubsub_node = \"w\"\npubsub_max_items = 0\n";
+        assert!(with(zero).unwrap_err().contains("is 0"));
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../bridge.example.toml").replace(
+            "password_file = \"/etc/rcemit-relay/password\"",
+            "password_env = \"PW\"",
+        );
+        let c = check(&text).unwrap();
+        assert_eq!(c.wikis[0].id, "enwiki");
+    }
+
+    #[test]
     fn refuses_plaintext_to_a_remote_server_and_missing_secrets() {
         let remote = BASE.replace("127.0.0.1:5222", "xmpp.example.org:5222");
         assert!(check(&remote).unwrap_err().contains("tls = \"none\""));

@@ -26,6 +26,8 @@ pub mod rcjson;
 #[cfg(feature = "bridge")]
 pub mod rooms;
 #[cfg(feature = "bridge")]
+pub mod session;
+#[cfg(feature = "bridge")]
 pub mod udp;
 #[cfg(feature = "bridge")]
 pub mod watch;

@@ -11,19 +11,17 @@ use crate::mam::{self, Page};
 use crate::printer::{rcid, Printer};
 use crate::pubsub;
 use crate::rooms::{self, RoomPresence};
+use crate::session::{self, next_event, Backoff};
 use crate::watch_config::{History, Source, WatchConfig};
-use futures::StreamExt;
 use std::io::Stdout;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio_xmpp::stanzastream::{Event, StanzaStream, StreamEvent};
 use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::ping::Ping;
 use xmpp_parsers::presence::Presence;
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 const STREAM_QUEUE: usize = 64;
 /// Messages per archive page (servers cap it: Prosody at 50 by default).
@@ -34,9 +32,6 @@ const MAX_BACKLOG: usize = 50_000;
 const MAX_HELD: usize = 10_000;
 /// Items asked for after a reconnect in PubSub mode (the node keeps at most its max_items anyway).
 const RECONNECT_ITEMS: usize = 1000;
-const BACKOFF_MIN: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-const STABLE: Duration = Duration::from_secs(30);
 const REJOIN: Duration = Duration::from_secs(10);
 
 /// What the session waits for.
@@ -62,9 +57,7 @@ struct Watcher {
     cfg: WatchConfig,
     out: Printer<Stdout>,
     stream: Option<StanzaStream>,
-    reconnect_at: tokio::time::Instant,
-    backoff: Duration,
-    online_since: Option<Instant>,
+    backoff: Backoff,
     phase: Phase,
     sessions: u64,
     /// Live changes received while the history is fetched.
@@ -77,9 +70,12 @@ struct Watcher {
     dropped: u64,
     next_id: u64,
     done: bool,
+    /// Why a --history-only run could not print the history (it then exits 1).
+    failure: Option<String>,
 }
 
-/// Runs until `stop` resolves (or, with history_only, the history is printed). Errors: stdout is gone.
+/// Runs until `stop` resolves (or, with history_only, the history is printed). Errors: stdout is gone, or
+/// the history asked for with history_only could not be read.
 pub async fn run(
     cfg: WatchConfig,
     stop: impl std::future::Future<Output = ()>,
@@ -96,9 +92,7 @@ pub async fn run(
         out: Printer::new(std::io::stdout(), cfg.format, after),
         cfg,
         stream: None,
-        reconnect_at: tokio::time::Instant::now(),
-        backoff: BACKOFF_MIN,
-        online_since: None,
+        backoff: Backoff::default(),
         phase: Phase::Offline,
         sessions: 0,
         held: Vec::new(),
@@ -108,11 +102,12 @@ pub async fn run(
         dropped: 0,
         next_id: 0,
         done: false,
+        failure: None,
     };
     tokio::pin!(stop);
     let result = loop {
         if w.done {
-            break Ok(());
+            break w.failure.take().map_or(Ok(()), Err);
         }
         let rejoin_at = match w.phase {
             Phase::Rejoin(at) => Some(at),
@@ -123,7 +118,7 @@ pub async fn run(
                 Some(event) => w.on_event(event).await,
                 None => { w.lost(); Ok(()) }
             },
-            _ = tokio::time::sleep_until(w.reconnect_at), if w.stream.is_none() => {
+            _ = tokio::time::sleep_until(w.backoff.reconnect_at), if w.stream.is_none() => {
                 w.stream = Some(w.cfg.account.stream(STREAM_QUEUE));
                 Ok(())
             }
@@ -152,13 +147,6 @@ pub async fn run(
     result
 }
 
-async fn next_event(stream: &mut Option<StanzaStream>) -> Option<Event> {
-    match stream {
-        Some(stream) => stream.next().await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Watcher {
     fn id(&mut self, kind: &str) -> String {
         self.next_id += 1;
@@ -177,26 +165,14 @@ impl Watcher {
         self.held.clear();
         self.page.clear();
         self.backlog.clear();
-        if self
-            .online_since
-            .take()
-            .is_some_and(|t| t.elapsed() >= STABLE)
-        {
-            self.backoff = BACKOFF_MIN;
-        }
-        tracing::warn!(
-            retry_in_s = self.backoff.as_secs_f64(),
-            "XMPP connection lost"
-        );
-        self.reconnect_at = tokio::time::Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.backoff.lost();
     }
 
     async fn on_event(&mut self, event: Event) -> std::io::Result<()> {
         match event {
             Event::Stream(StreamEvent::Reset { bound_jid, .. }) => {
                 self.sessions += 1;
-                self.online_since = Some(Instant::now());
+                self.backoff.online();
                 tracing::info!(%bound_jid, session = self.sessions, "online");
                 self.start().await;
                 Ok(())
@@ -396,6 +372,9 @@ impl Watcher {
                             ?condition,
                             "the archive query failed; printing live changes only"
                         );
+                        if self.cfg.history_only {
+                            self.failure = Some(format!("the archive query failed: {condition:?}"));
+                        }
                         self.print_backlog()?;
                         self.flush_held()
                     }
@@ -409,6 +388,9 @@ impl Watcher {
                     }
                     Phase::Items(want) if *want == id => {
                         tracing::warn!(?condition, "the items request failed");
+                        if self.cfg.history_only {
+                            self.failure = Some(format!("the items request failed: {condition:?}"));
+                        }
                         self.flush_held()
                     }
                     _ => Ok(()),
@@ -417,20 +399,11 @@ impl Watcher {
             Iq::Get {
                 from, id, payload, ..
             } => {
-                let reply = match Ping::try_from(payload) {
-                    Ok(_) => Iq::Result {
-                        from: None,
-                        to: from,
-                        id,
-                        payload: None,
-                    },
-                    Err(_) => unsupported(from, id),
-                };
-                self.send(reply).await;
+                self.send(session::answer_get(from, id, payload)).await;
                 Ok(())
             }
             Iq::Set { from, id, .. } => {
-                self.send(unsupported(from, id)).await;
+                self.send(session::unsupported(from, id)).await;
                 Ok(())
             }
         }
@@ -523,22 +496,6 @@ impl Watcher {
                 Ok(())
             }
         }
-    }
-}
-
-fn unsupported(to: Option<Jid>, id: String) -> Iq {
-    let error = StanzaError::new(
-        ErrorType::Cancel,
-        DefinedCondition::ServiceUnavailable,
-        "en",
-        "not supported",
-    );
-    Iq::Error {
-        from: None,
-        to,
-        id,
-        error,
-        payload: None,
     }
 }
 

@@ -188,17 +188,23 @@ fn looks_like_datetime(t: &str) -> bool {
 mod tests {
     use super::*;
 
-    const BASE: &str = r#"
-[xmpp]
-jid = "watcher@localhost"
-password_env = "PW"
-server = "127.0.0.1:5222"
-tls = "none"
-"#;
+    const BASE: &str = "xmpp = { jid = \"watcher@localhost\", password_env = \"PW\", server = \"127.0.0.1:5222\", tls = \"none\" }\n";
 
     fn check(extra: &str, flags: Flags) -> Result<WatchConfig, String> {
         let file = toml::from_str(&format!("{BASE}{extra}")).map_err(|e| e.to_string())?;
         WatchConfig::check(file, flags, |v| (v == "PW").then(|| "pw".to_owned()))
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../watch.example.toml").replace(
+            "password_file = \"/home/reader/.config/rcemit-watch/password\"",
+            "password_env = \"PW\"",
+        );
+        let file = toml::from_str(&text).unwrap();
+        let c = WatchConfig::check(file, Flags::default(), |_| Some("pw".into())).unwrap();
+        assert_eq!(c.history, History::None);
+        assert_eq!(c.format, Format::Json);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use crate::pubsub::Publisher;
 use crate::queue::Item;
 use crate::rooms::{self, RoomPresence};
+use crate::session::{self, next_event, Backoff};
 use crate::udp::Shared;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -30,8 +31,7 @@ use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::MessageType;
-use xmpp_parsers::ping::Ping;
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use xmpp_parsers::stanza_error::StanzaError;
 
 /// tokio-xmpp's queue between this task and the socket; never filled, see MAX_INFLIGHT.
 const STREAM_QUEUE: usize = 512;
@@ -40,10 +40,6 @@ const STREAM_QUEUE: usize = 512;
 const MAX_INFLIGHT: usize = 256;
 /// How long a room whose join or configuration failed waits before the next attempt.
 const ROOM_RETRY: Duration = Duration::from_secs(10);
-const BACKOFF_MIN: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// A session that lasted this long resets the backoff.
-const STABLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RoomState {
@@ -70,9 +66,7 @@ struct Session {
     shared: Arc<Shared>,
     /// `None` between a lost connection and the next attempt.
     stream: Option<StanzaStream>,
-    reconnect_at: tokio::time::Instant,
-    backoff: Duration,
-    online_since: Option<Instant>,
+    backoff: Backoff,
     rooms: Vec<RoomState>,
     online: bool,
     /// The stage that makes a change published on this stream: Acked with stream management, else Sent.
@@ -105,7 +99,7 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
                 Some(event) => s.on_event(event).await,
                 None => s.lost(),
             },
-            _ = tokio::time::sleep_until(s.reconnect_at), if s.stream.is_none() => s.connect(),
+            _ = tokio::time::sleep_until(s.backoff.reconnect_at), if s.stream.is_none() => s.connect(),
             Some((seq, state)) = s.confirmations.next(), if !s.confirmations.is_empty() => s.on_confirmation(seq, state),
             _ = shared.pushed.notified() => {}
             _ = retry.tick() => s.retry_rooms().await,
@@ -130,9 +124,7 @@ impl Session {
         let mut session = Session {
             shared,
             stream: None,
-            reconnect_at: tokio::time::Instant::now(),
-            backoff: BACKOFF_MIN,
-            online_since: None,
+            backoff: Backoff::default(),
             rooms,
             online: false,
             confirm: StanzaStage::Sent,
@@ -164,19 +156,7 @@ impl Session {
         for room in 0..self.rooms.len() {
             self.set_room(room, RoomState::Out);
         }
-        if self
-            .online_since
-            .take()
-            .is_some_and(|t| t.elapsed() >= STABLE)
-        {
-            self.backoff = BACKOFF_MIN;
-        }
-        tracing::warn!(
-            retry_in_s = self.backoff.as_secs_f64(),
-            "XMPP connection lost"
-        );
-        self.reconnect_at = tokio::time::Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.backoff.lost();
     }
 
     fn queued(&self) -> usize {
@@ -210,7 +190,7 @@ impl Session {
                 tracing::info!(%bound_jid, session = self.sessions, "online; joining rooms");
                 self.requeue_unsent();
                 self.online = true;
-                self.online_since = Some(Instant::now());
+                self.backoff.online();
                 // tokio-xmpp enables stream management whenever the server offers it.
                 self.confirm = match features.stream_management {
                     Some(_) => StanzaStage::Acked,
@@ -326,20 +306,11 @@ impl Session {
             Iq::Get {
                 from, id, payload, ..
             } => {
-                let reply = if Ping::try_from(payload).is_ok() {
-                    Iq::Result {
-                        from: None,
-                        to: from,
-                        id,
-                        payload: None,
-                    }
-                } else {
-                    unsupported(from, id)
-                };
+                let reply = session::answer_get(from, id, payload);
                 self.send(reply).await;
             }
             Iq::Set { from, id, .. } => {
-                let reply = unsupported(from, id);
+                let reply = session::unsupported(from, id);
                 self.send(reply).await;
             }
         }
@@ -516,28 +487,5 @@ fn confirmed(stage: StanzaStage, state: &StanzaState) -> bool {
         StanzaState::Acked { .. } => true,
         StanzaState::Sent { .. } => stage == StanzaStage::Sent,
         _ => false,
-    }
-}
-
-async fn next_event(stream: &mut Option<StanzaStream>) -> Option<Event> {
-    match stream {
-        Some(stream) => stream.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn unsupported(to: Option<Jid>, id: String) -> Iq {
-    let error = StanzaError::new(
-        ErrorType::Cancel,
-        DefinedCondition::ServiceUnavailable,
-        "en",
-        "not supported",
-    );
-    Iq::Error {
-        from: None,
-        to,
-        id,
-        error,
-        payload: None,
     }
 }

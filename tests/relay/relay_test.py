@@ -329,16 +329,21 @@ async def run_server(server, tmp, wiki=None):
         code = bridge.sigterm(20)
         check(code == 0, f"{server.name}: SIGTERM: exit code {code} after {time.monotonic() - start:.1f} s")
     finally:
-        for c in clients:
-            try:
-                await c.stop()
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
+        await stop_clients(clients)
         if FAILURES:
             print(f"--- bridge log (tail)\n{bridge.tail()}\n--- {server.name} log (tail)\n{server.log()}")
         bridge.stop()
         server.stop()
     print(f"  {server.name}: {time.monotonic() - t0:.1f} s", flush=True)
+
+
+async def stop_clients(clients):
+    """Stops every slixmpp client, whatever happens to the others (cleanup)."""
+    for c in clients:
+        try:
+            await c.stop()
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            pass
 
 
 async def hostile(bridge, name):
@@ -483,11 +488,20 @@ def main():
     finally:
         if wiki:
             wiki.stop()
-        if args.keep or FAILURES:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nrelay layer: {len(FAILURES)} failure(s), {time.monotonic() - started:.1f} s")
+        clean_up(tmp, args.keep)
+    conclude("relay layer", started)
+
+
+def clean_up(tmp, keep):
+    """Keeps the run's directory when asked or when something failed, else removes it."""
+    if keep or FAILURES:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def conclude(layer, started):
+    print(f"\n{layer}: {len(FAILURES)} failure(s), {time.monotonic() - started:.1f} s")
     sys.exit(1 if FAILURES else 0)
 
 

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -41,7 +40,8 @@ from client import Client, NS  # noqa: E402
 from slixmpp.xmlstream.handler import Callback  # noqa: E402
 from slixmpp.xmlstream.matcher import MatchXPath  # noqa: E402
 from mwdrive import XMLRC_PROPS, Api, actions, api_rc_elements, mw, xmlrc_from_api  # noqa: E402
-from relay_test import BIN, PASS, Bridge, check, FAILURES, same_element, sender, ws_normalized  # noqa: E402
+from relay_test import (BIN, FAILURES, PASS, Bridge, check, clean_up, conclude, same_element,  # noqa: E402
+                        sender, stop_clients, ws_normalized)
 from wiki_chain import WikiChain  # noqa: E402
 
 PUBSUB_NS = "http://jabber.org/protocol/pubsub"
@@ -266,6 +266,10 @@ async def scenario(tmp, chain):
         check(code == 0 and hist.rcids() == second,
               f"--since {since} --history-only: exit {code}, rcids {hist.rcids()} == {second}")
         compare_json(hist, run, second, chain.wiki_id, "--since")
+        missing_room = watcher("nosuch", "--room", f"nosuch@{servers.MUC}", "--since", since, "--history-only")
+        code = missing_room.finish()
+        check(code == 1 and "the archive query failed" in missing_room.log(),
+              f"--history-only on a room that does not exist: exit {code}, the archive error reported")
         everything = first + second
         after = everything[4]
         want = [r for r in everything if r > after]
@@ -372,14 +376,11 @@ async def scenario(tmp, chain):
               f"pubsub: the bridge counts {published:.0f} items published, {failed:.0f} failed")
 
         for w in watchers:
-            code = w.stop()
-            check(code == 0, f"watcher {os.path.basename(w.dir)}: SIGTERM: exit code {code}")
+            if w is not missing_room:
+                code = w.stop()
+                check(code == 0, f"watcher {os.path.basename(w.dir)}: exit code {code} (SIGTERM or --history-only)")
     finally:
-        for c in clients:
-            try:
-                await c.stop()
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
+        await stop_clients(clients)
         for w in watchers:
             w.stop()
         if FAILURES:
@@ -424,12 +425,8 @@ def main():
         asyncio.run(asyncio.wait_for(scenario(tmp, chain), 240))
     finally:
         chain.stop()
-        if args.keep or FAILURES:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nwatcher layer: {len(FAILURES)} failure(s), {time.monotonic() - started:.1f} s")
-    sys.exit(1 if FAILURES else 0)
+        clean_up(tmp, args.keep)
+    conclude("watcher layer", started)
 
 
 if __name__ == "__main__":
