@@ -33,8 +33,9 @@ use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::MessageType;
 use xmpp_parsers::stanza_error::StanzaError;
 
-/// tokio-xmpp's queue between this task and the socket; never filled, see MAX_INFLIGHT.
-const STREAM_QUEUE: usize = 512;
+/// tokio-xmpp's queue between this task and the socket; never filled, see MAX_INFLIGHT (with PubSub a change
+/// takes two places: its message and its publish IQ).
+const STREAM_QUEUE: usize = 1024;
 /// Changes handed to tokio-xmpp but not yet written. Below STREAM_QUEUE (joins and IQs need room too), so
 /// handing one over never waits.
 const MAX_INFLIGHT: usize = 256;
