@@ -115,12 +115,15 @@ relay-deps:
 # The XMPP bridge (relay/): its unit tests, then tests/relay/relay_test.py against private Prosody and ejabberd
 # servers on loopback with Debian's slixmpp as the independent client, including the chain from a throwaway
 # MediaWiki with RcEmit's xmlrc feed, and STARTTLS with a private CA against Prosody (about 1 minute); then
-# tests/relay/poll_test.py: `rcemit-relay poll` against a throwaway MediaWiki, compared with RcEmit's feed.
+# tests/relay/poll_test.py: `rcemit-relay poll` against a throwaway MediaWiki, compared with RcEmit's feed;
+# tests/relay/watch_test.py: the watcher and PubSub against that chain on Prosody, with api.php as the oracle;
+# tests/relay/gaps_test.py: gap repair from api.php through a lossy UDP proxy, a bridge restart and a server outage.
 test-relay: relay-deps build
 	$(CARGO) test -p rcemit-relay
 	$(CARGO) build -p rcemit-relay
 	/usr/bin/python3 -B tests/relay/relay_test.py --wiki --tls
 	/usr/bin/python3 -B tests/relay/poll_test.py
+	/usr/bin/python3 -B tests/relay/watch_test.py
 	/usr/bin/python3 -B tests/relay/gaps_test.py
 
 # The poller fetching 10,000 real edits of a throwaway wiki from api.php: changes/s and API requests.

@@ -374,7 +374,7 @@ impl Task {
             )
         })?;
         let delay = Delay {
-            from: Some(self.shared.config.jid.clone().into()),
+            from: Some(self.shared.config.account.jid.clone().into()),
             stamp,
             data: Some("fetched from api.php".into()),
         };

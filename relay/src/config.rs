@@ -1,6 +1,7 @@
 //! The bridge's one TOML file (see relay/bridge.example.toml). Everything is checked here, before any socket
 //! is opened, so that `--check-config` and a real start refuse the same mistakes with the same messages.
 
+use crate::account::{Account, XmppFile};
 use ipnet::IpNet;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -12,7 +13,7 @@ use xmpp_parsers::jid::{BareJid, FullJid};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    xmpp: Xmpp,
+    xmpp: XmppFile,
     #[serde(default)]
     udp: Udp,
     #[serde(default)]
@@ -27,28 +28,6 @@ struct File {
     catchup: Catchup,
     #[serde(default, rename = "wiki")]
     wikis: Vec<Wiki>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Xmpp {
-    jid: String,
-    password_file: Option<PathBuf>,
-    password_env: Option<String>,
-    server: Option<String>,
-    #[serde(default)]
-    tls: Tls,
-    #[serde(default = "default_nick")]
-    nick: String,
-}
-
-/// How the XMPP connection is secured. Plaintext exists for loopback test servers only.
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Tls {
-    #[default]
-    Starttls,
-    None,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,11 +144,11 @@ struct Wiki {
     room: String,
     index_url: String,
     api_url: Option<String>,
+    pubsub_service: Option<String>,
+    pubsub_node: Option<String>,
+    pubsub_max_items: Option<u32>,
 }
 
-fn default_nick() -> String {
-    "rcemit".into()
-}
 fn default_listen() -> Vec<SocketAddr> {
     vec![
         "127.0.0.1:9390".parse().expect("literal"),
@@ -213,12 +192,7 @@ fn default_http_timeout() -> f64 {
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub jid: BareJid,
-    pub password: String,
-    /// `host:port` to connect to; `None`: the JID's domain through DNS SRV.
-    pub server: Option<String>,
-    pub tls: Tls,
-    pub nick: String,
+    pub account: Account,
     pub listen: Vec<SocketAddr>,
     pub allow: Vec<IpNet>,
     pub max_datagram_bytes: usize,
@@ -260,7 +234,20 @@ pub struct WikiRoom {
     pub index_url: String,
     /// The wiki's api.php, for catch-up; `None`: gaps are counted, not repaired.
     pub api_url: Option<String>,
+    /// Where each change is also published as an item (XEP-0060), if configured.
+    pub pubsub: Option<PubsubNode>,
 }
+
+/// A wiki's PubSub node: persistent items, at most `max_items` kept by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PubsubNode {
+    pub service: BareJid,
+    pub node: String,
+    pub max_items: u32,
+}
+
+/// Default `pubsub_max_items`.
+const PUBSUB_MAX_ITEMS: u32 = 1000;
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
@@ -272,50 +259,7 @@ impl Config {
     }
 
     fn check(file: File, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-        let x = file.xmpp;
-        let jid: BareJid = x
-            .jid
-            .parse()
-            .map_err(|e| format!("xmpp.jid {:?}: {e}", x.jid))?;
-        if jid.node().is_none() {
-            return Err(format!(
-                "xmpp.jid {:?} needs a user part (user@domain)",
-                x.jid
-            ));
-        }
-        let password = match (&x.password_file, &x.password_env) {
-            (Some(file), None) => std::fs::read_to_string(file)
-                .map_err(|e| format!("xmpp.password_file {}: {e}", file.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_owned(),
-            (None, Some(var)) => env(var)
-                .ok_or_else(|| format!("xmpp.password_env: the variable {var} is not set"))?,
-            _ => return Err("xmpp: set exactly one of password_file and password_env".into()),
-        };
-        if password.is_empty() {
-            return Err("xmpp: the password is empty".into());
-        }
-        if x.tls == Tls::None {
-            // Plaintext sends the password in the clear: only to a literal loopback address.
-            let loopback = x
-                .server
-                .as_deref()
-                .and_then(|s| s.parse::<SocketAddr>().ok())
-                .is_some_and(|a| a.ip().is_loopback());
-            if !loopback {
-                return Err(
-                    "xmpp.tls = \"none\" needs xmpp.server to be a loopback address with a port, e.g. \"127.0.0.1:5222\""
-                        .into(),
-                );
-            }
-        }
-        if let Some(server) = &x.server {
-            split_host_port(server)
-                .ok_or_else(|| format!("xmpp.server {server:?} is not host:port"))?;
-        }
-        if x.nick.is_empty() {
-            return Err("xmpp.nick is empty".into());
-        }
+        let account = file.xmpp.check(env)?;
         if file.udp.listen.is_empty() {
             return Err("udp.listen is empty".into());
         }
@@ -360,8 +304,8 @@ impl Config {
                 ));
             }
             let occupant = room
-                .with_resource_str(&x.nick)
-                .map_err(|e| format!("xmpp.nick {:?}: {e}", x.nick))?;
+                .with_resource_str(&account.nick)
+                .map_err(|e| format!("xmpp.nick {:?}: {e}", account.nick))?;
             if !is_http(&w.index_url) {
                 return Err(format!("wiki {:?}: index_url must be an http(s) URL", w.id));
             }
@@ -389,12 +333,34 @@ impl Config {
                     w.id
                 ));
             }
+            let pubsub = match (w.pubsub_service, w.pubsub_node) {
+                (Some(service), Some(node)) => Some(PubsubNode {
+                    service: service
+                        .parse()
+                        .map_err(|e| format!("wiki {:?}: pubsub_service {service:?}: {e}", w.id))?,
+                    node: Some(node)
+                        .filter(|n| !n.is_empty())
+                        .ok_or_else(|| format!("wiki {:?}: pubsub_node is empty", w.id))?,
+                    max_items: match w.pubsub_max_items.unwrap_or(PUBSUB_MAX_ITEMS) {
+                        0 => return Err(format!("wiki {:?}: pubsub_max_items is 0", w.id)),
+                        n => n,
+                    },
+                }),
+                (None, None) if w.pubsub_max_items.is_none() => None,
+                _ => {
+                    return Err(format!(
+                        "wiki {:?}: pubsub needs both pubsub_service and pubsub_node",
+                        w.id
+                    ))
+                }
+            };
             wikis.push(WikiRoom {
                 id: w.id,
                 room,
                 occupant,
                 index_url: w.index_url,
                 api_url: w.api_url,
+                pubsub,
             });
         }
         let c = file.catchup;
@@ -418,11 +384,7 @@ impl Config {
             state_dir: c.state_dir,
         };
         Ok(Config {
-            jid,
-            password,
-            server: x.server,
-            tls: x.tls,
-            nick: x.nick,
+            account,
             listen: file.udp.listen,
             allow: file.udp.allow,
             max_datagram_bytes: file.udp.max_datagram_bytes,
@@ -448,15 +410,10 @@ fn is_http(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
 
-pub fn split_host_port(server: &str) -> Option<(&str, u16)> {
-    let (host, port) = server.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Some((host, port.parse().ok()?)).filter(|(h, _)| !h.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::Tls;
 
     fn check(toml_text: &str) -> Result<Config, String> {
         Config::check(toml::from_str(toml_text).map_err(|e| e.to_string())?, |v| {
@@ -479,7 +436,7 @@ index_url = "http://127.0.0.1:8080/index.php"
     #[test]
     fn defaults_are_loopback_only() {
         let c = check(BASE).unwrap();
-        assert_eq!(c.password, "secret");
+        assert_eq!(c.account.password, "secret");
         assert!(c.allows("127.0.0.1".parse().unwrap()));
         assert!(c.allows("::1".parse().unwrap()));
         assert!(c.allows("::ffff:127.0.0.1".parse().unwrap()));
@@ -488,11 +445,41 @@ index_url = "http://127.0.0.1:8080/index.php"
     }
 
     #[test]
+    fn pubsub_needs_service_and_node() {
+        let with = |extra: &str| check(&format!("{BASE}{extra}"));
+        let c = with("pubsub_service = \"pubsub.localhost\"\npubsub_node = \"wiki\"\n").unwrap();
+        assert_eq!(
+            c.wikis[0].pubsub,
+            Some(PubsubNode {
+                service: "pubsub.localhost".parse().unwrap(),
+                node: "wiki".into(),
+                max_items: PUBSUB_MAX_ITEMS
+            })
+        );
+        assert!(with("pubsub_node = \"wiki\"\n")
+            .unwrap_err()
+            .contains("both"));
+        assert!(with("pubsub_max_items = 5\n").unwrap_err().contains("both"));
+        let zero = "pubsub_service = \"p.localhost\"\npubsub_node = \"w\"\npubsub_max_items = 0\n";
+        assert!(with(zero).unwrap_err().contains("is 0"));
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../bridge.example.toml").replace(
+            "password_file = \"/etc/rcemit-relay/password\"",
+            "password_env = \"PW\"",
+        );
+        let c = check(&text).unwrap();
+        assert_eq!(c.wikis[0].id, "enwiki");
+    }
+
+    #[test]
     fn refuses_plaintext_to_a_remote_server_and_missing_secrets() {
         let remote = BASE.replace("127.0.0.1:5222", "xmpp.example.org:5222");
         assert!(check(&remote).unwrap_err().contains("tls = \"none\""));
         let starttls = remote.replace("tls = \"none\"", "");
-        assert_eq!(check(&starttls).unwrap().tls, Tls::Starttls);
+        assert_eq!(check(&starttls).unwrap().account.tls, Tls::Starttls);
         assert!(check(&BASE.replace("\"PW\"", "\"NOPE\""))
             .unwrap_err()
             .contains("NOPE is not set"));

@@ -1,5 +1,6 @@
 //! rcemit-relay: `bridge` receives RcEmit's xmlrc datagrams and posts each change into its wiki's XMPP room;
-//! `poll` reads a wiki's api.php and sends its changes as those datagrams. (`watch`, DESIGN.md §10, is to come.)
+//! `poll` reads a wiki's api.php and sends its changes as those datagrams; `watch` prints a room's (or PubSub
+//! node's) changes as JSON lines or XML.
 
 use rcemit_relay::catchup;
 use rcemit_relay::config::{Config, LogFormat};
@@ -7,7 +8,8 @@ use rcemit_relay::metrics::{self, Metrics};
 use rcemit_relay::poll::{self, PollOptions, Start};
 use rcemit_relay::state::is_api_timestamp;
 use rcemit_relay::udp::{self, Shared};
-use rcemit_relay::xmpp;
+use rcemit_relay::watch_config::{Flags, WatchConfig};
+use rcemit_relay::{watch, xmpp};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,11 +33,20 @@ const USAGE: &str = "usage: rcemit-relay bridge --config FILE [--check-config]
   --wikiid ID     the datagrams' wikiid (default: api.php's siteinfo)
   --user-agent-contact TEXT  how to reach the operator (an e-mail or URL), put in the User-Agent
   --timeout S     seconds per HTTP request (default 30)
-  --once          poll once (to the end of the continuation) and exit";
+  --once          poll once (to the end of the continuation) and exit
+       rcemit-relay watch --config FILE [--room JID | --node SERVICE/NODE] [--since TIME | --after-rcid N |
+                          --last N] [--format json|xml] [--history-only]
+  watch           print a room's (or PubSub node's) changes, one per line, history first
+  --config FILE   the TOML configuration (see relay/watch.example.toml)
+  --room JID      the room to join as a visitor      --node S/N     the PubSub service and node
+  --since TIME    first the archive from TIME on      --after-rcid N first the archive after rcid N
+  --last N        first the node's newest N items     --history-only print the history, then exit
+  --format F      json (api.php's formatversion=2 objects, plus wikiid) or xml (the <rc> elements)";
 
 enum Command {
     Bridge { config: PathBuf, check_only: bool },
     Poll(PollOptions),
+    Watch { config: PathBuf, flags: Flags },
 }
 
 fn main() -> ExitCode {
@@ -51,8 +62,9 @@ fn main() -> ExitCode {
         Command::Bridge { config, check_only } => (config, check_only),
         Command::Poll(opts) => {
             init_logs("info", &LogFormat::Text);
-            return run(poll_main(opts));
+            return run(2, poll_main(opts));
         }
+        Command::Watch { config, flags } => return watch_main(&config, flags),
     };
     let config = match Config::load(&config) {
         Ok(c) => c,
@@ -67,19 +79,19 @@ fn main() -> ExitCode {
             config.wikis.len(),
             config.wikis.iter().filter(|w| w.api_url.is_some()).count(),
             config.listen.len(),
-            config.jid,
-            config.server.as_deref().unwrap_or("DNS SRV")
+            config.account.jid,
+            config.account.server.as_deref().unwrap_or("DNS SRV")
         );
         return ExitCode::SUCCESS;
     }
     init_logs(&config.log_level, &config.log_format);
-    run(bridge(config))
+    run(2, bridge(config))
 }
 
-/// Runs a subcommand on a two-thread runtime; its error is logged and makes exit status 1.
-fn run(task: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+/// Runs a subcommand on a runtime of `threads` threads; its error is logged and makes exit status 1.
+fn run(threads: usize, task: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(threads)
         .enable_all()
         .build()
     {
@@ -103,6 +115,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     match it.next().map(String::as_str) {
         Some("bridge") => {}
         Some("poll") => return parse_poll_args(it).map(Command::Poll),
+        Some("watch") => return parse_watch_args(it),
         Some("-h" | "--help") | None => return Err("a subcommand is needed".into()),
         Some(other) => return Err(format!("unknown subcommand {other:?}")),
     }
@@ -119,6 +132,34 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         config,
         check_only: check,
     })
+}
+
+fn parse_watch_args<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, String> {
+    let (mut config, mut flags) = (None, Flags::default());
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
+        let number = |v: String| {
+            v.parse()
+                .map_err(|_| format!("{arg} {v:?} is not a number"))
+        };
+        match arg.as_str() {
+            "--config" => config = Some(PathBuf::from(value()?)),
+            "--room" => flags.room = Some(value()?),
+            "--node" => flags.node = Some(value()?),
+            "--format" => flags.format = Some(value()?),
+            "--since" => flags.since = Some(value()?),
+            "--after-rcid" => flags.after_rcid = Some(number(value()?)?),
+            "--last" => flags.last = Some(number(value()?)? as usize),
+            "--history-only" => flags.history_only = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let config = config.ok_or("--config FILE is required")?;
+    Ok(Command::Watch { config, flags })
 }
 
 fn parse_poll_args<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<PollOptions, String> {
@@ -195,6 +236,30 @@ fn init_logs(level: &str, format: &LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+fn watch_main(config: &std::path::Path, flags: Flags) -> ExitCode {
+    let config = match WatchConfig::load(config, flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rcemit-relay: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    init_logs(&config.log_level, &config.log_format);
+    run(1, async {
+        let mut sigterm =
+            signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+        let mut sigint =
+            signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+        let stop = async move {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = sigint.recv() => {}
+            }
+        };
+        watch::run(config, stop).await
+    })
 }
 
 /// `poll` until SIGTERM or SIGINT (or once).

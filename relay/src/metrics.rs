@@ -85,6 +85,8 @@ pub struct Metrics {
     pub reconnects: Counter,
     pub rooms_joined: Gauge,
     duplicates: Family<Labels, Counter>,
+    pubsub_published: Family<Labels, Counter>,
+    pubsub_failed: Family<Labels, Counter>,
     restarts: Family<Labels, Counter>,
     gaps: Vec<Family<Labels, Counter>>,
     catchups: Family<Labels, Counter>,
@@ -115,6 +117,8 @@ impl Metrics {
             rooms_joined: Gauge::default(),
             duplicates: Family::default(),
             restarts: Family::default(),
+            pubsub_published: Family::default(),
+            pubsub_failed: Family::default(),
             gaps: Gap::ALL.iter().map(|_| Family::default()).collect(),
             catchups: Family::default(),
             catchup_seconds: Durations::new_with_constructor(durations),
@@ -184,7 +188,23 @@ impl Metrics {
             "Time one catch-up took, by wiki",
             m.catchup_seconds.clone(),
         );
+        r.register(
+            "rcemit_relay_pubsub_published",
+            "Items the PubSub service confirmed, by wiki",
+            m.pubsub_published.clone(),
+        );
+        r.register(
+            "rcemit_relay_pubsub_failed",
+            "Items not published (refused, disconnected, backlog), by wiki and reason",
+            m.pubsub_failed.clone(),
+        );
         m
+    }
+
+    pub fn pubsub_published(&self, wiki: &str) {
+        self.pubsub_published
+            .get_or_create(&vec![("wiki", wiki.to_owned())])
+            .inc();
     }
 
     pub fn duplicate(&self, wiki: &str) {
@@ -216,6 +236,15 @@ impl Metrics {
         self.catchup_seconds
             .get_or_create(&vec![("wiki", wiki.to_owned())])
             .observe(seconds);
+    }
+
+    pub fn pubsub_failed(&self, wiki: &str, reason: &'static str) {
+        self.pubsub_failed
+            .get_or_create(&vec![
+                ("wiki", wiki.to_owned()),
+                ("reason", reason.to_owned()),
+            ])
+            .inc();
     }
 
     pub fn rejected(&self, reason: &'static str) {

@@ -9,7 +9,7 @@ use crate::datagram::{Child, Node};
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::{Lang, Message};
 use xmpp_parsers::minidom::rxml::NcName;
-use xmpp_parsers::minidom::Element;
+use xmpp_parsers::minidom::{Element, ElementBuilder};
 
 pub const RC_NS: &str = "jabber:client";
 
@@ -27,6 +27,11 @@ pub fn rc_element(node: &Node) -> Option<Element> {
         };
     }
     Some(builder.build())
+}
+
+/// Adds an attribute whose name is a literal (so always an NCName).
+pub fn attr(builder: ElementBuilder, name: &'static str, value: &str) -> ElementBuilder {
+    builder.attr(NcName::try_from(name).expect("a literal NCName"), value)
 }
 
 /// One groupchat message to `room` carrying `body` and the `<rc>` element.

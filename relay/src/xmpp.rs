@@ -13,41 +13,34 @@
 //! after a server restart Prosody 0.12 answers `<failed xmlns='urn:xmpp:sm:3'/>` without `h`, which
 //! xmpp-parsers 0.23.0 refuses as invalid: tokio-xmpp 6.0.0 then reconnects in a tight loop forever.
 
-use crate::config::{split_host_port, Tls};
-use crate::connector;
+use crate::pubsub::Publisher;
 use crate::queue::Item;
 use crate::rooms::{self, RoomPresence};
+use crate::session::{self, next_event, Backoff};
 use crate::udp::Shared;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_xmpp::connect::DnsConfig;
 use tokio_xmpp::stanzastream::{
     Event, StanzaStage, StanzaState, StanzaStream, StanzaToken, StreamEvent,
 };
-use tokio_xmpp::xmlstream::Timeouts;
 use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::MessageType;
-use xmpp_parsers::ping::Ping;
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use xmpp_parsers::stanza_error::StanzaError;
 
-/// tokio-xmpp's queue between this task and the socket; never filled, see MAX_INFLIGHT.
-const STREAM_QUEUE: usize = 512;
+/// tokio-xmpp's queue between this task and the socket; never filled, see MAX_INFLIGHT (with PubSub a change
+/// takes two places: its message and its publish IQ).
+const STREAM_QUEUE: usize = 1024;
 /// Changes handed to tokio-xmpp but not yet written. Below STREAM_QUEUE (joins and IQs need room too), so
 /// handing one over never waits.
 const MAX_INFLIGHT: usize = 256;
 /// How long a room whose join or configuration failed waits before the next attempt.
 const ROOM_RETRY: Duration = Duration::from_secs(10);
-const BACKOFF_MIN: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// A session that lasted this long resets the backoff.
-const STABLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RoomState {
@@ -74,9 +67,7 @@ struct Session {
     shared: Arc<Shared>,
     /// `None` between a lost connection and the next attempt.
     stream: Option<StanzaStream>,
-    reconnect_at: tokio::time::Instant,
-    backoff: Duration,
-    online_since: Option<Instant>,
+    backoff: Backoff,
     rooms: Vec<RoomState>,
     online: bool,
     /// The stage that makes a change published on this stream: Acked with stream management, else Sent.
@@ -87,6 +78,8 @@ struct Session {
     inflight: HashMap<u64, InFlight>,
     confirmations: FuturesUnordered<BoxFuture<'static, (u64, Option<StanzaState>)>>,
     next_room: usize,
+    /// PubSub: each change also published to its wiki's node, when configured (pubsub.rs).
+    pubsub: Publisher,
 }
 
 /// Runs the session until `shutdown` turns true and the queues are drained (or the drain deadline passes).
@@ -107,7 +100,7 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
                 Some(event) => s.on_event(event).await,
                 None => s.lost(),
             },
-            _ = tokio::time::sleep_until(s.reconnect_at), if s.stream.is_none() => s.connect(),
+            _ = tokio::time::sleep_until(s.backoff.reconnect_at), if s.stream.is_none() => s.connect(),
             Some((seq, state)) = s.confirmations.next(), if !s.confirmations.is_empty() => s.on_confirmation(seq, state),
             _ = shared.pushed.notified() => {}
             _ = retry.tick() => s.retry_rooms().await,
@@ -132,9 +125,7 @@ impl Session {
         let mut session = Session {
             shared,
             stream: None,
-            reconnect_at: tokio::time::Instant::now(),
-            backoff: BACKOFF_MIN,
-            online_since: None,
+            backoff: Backoff::default(),
             rooms,
             online: false,
             confirm: StanzaStage::Sent,
@@ -144,6 +135,7 @@ impl Session {
             inflight: HashMap::new(),
             confirmations: FuturesUnordered::new(),
             next_room: 0,
+            pubsub: Publisher::default(),
         };
         session.connect();
         session
@@ -151,55 +143,21 @@ impl Session {
 
     /// Makes a fresh stream; tokio-xmpp connects, authenticates and binds in the background.
     fn connect(&mut self) {
-        let cfg = &self.shared.config;
-        let dns = match &cfg.server {
-            Some(server) if server.parse::<SocketAddr>().is_ok() => DnsConfig::addr(server),
-            Some(server) => {
-                let (host, port) = split_host_port(server).expect("checked by config.rs");
-                DnsConfig::no_srv(host, port)
-            }
-            None => DnsConfig::srv_default_client(cfg.jid.domain().as_str()),
-        };
-        let jid = Jid::from(cfg.jid.clone());
-        let password = cfg.password.clone();
-        let timeouts = Timeouts::tight();
-        tracing::info!(jid = %cfg.jid, server = ?cfg.server, tls = ?cfg.tls, "connecting");
-        self.stream = Some(match cfg.tls {
-            Tls::Starttls => StanzaStream::new_c2s(
-                connector::StartTls(dns),
-                jid,
-                password,
-                timeouts,
-                STREAM_QUEUE,
-            ),
-            Tls::None => {
-                StanzaStream::new_c2s(connector::Plain(dns), jid, password, timeouts, STREAM_QUEUE)
-            }
-        });
+        self.stream = Some(self.shared.config.account.stream(STREAM_QUEUE));
     }
 
     /// The connection is gone: drop the stream (so nothing it still holds is sent later), put back what was
     /// not written, and schedule the next attempt.
     fn lost(&mut self) {
         self.stream = None;
+        self.pubsub
+            .lost(&self.shared.config.wikis, &self.shared.metrics);
         self.online = false;
         self.requeue_unsent();
         for room in 0..self.rooms.len() {
             self.set_room(room, RoomState::Out);
         }
-        if self
-            .online_since
-            .take()
-            .is_some_and(|t| t.elapsed() >= STABLE)
-        {
-            self.backoff = BACKOFF_MIN;
-        }
-        tracing::warn!(
-            retry_in_s = self.backoff.as_secs_f64(),
-            "XMPP connection lost"
-        );
-        self.reconnect_at = tokio::time::Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.backoff.lost();
     }
 
     fn queued(&self) -> usize {
@@ -233,7 +191,7 @@ impl Session {
                 tracing::info!(%bound_jid, session = self.sessions, "online; joining rooms");
                 self.requeue_unsent();
                 self.online = true;
-                self.online_since = Some(Instant::now());
+                self.backoff.online();
                 // tokio-xmpp enables stream management whenever the server offers it.
                 self.confirm = match features.stream_management {
                     Some(_) => StanzaStage::Acked,
@@ -241,6 +199,9 @@ impl Session {
                 };
                 for room in 0..self.rooms.len() {
                     self.join(room).await;
+                }
+                for iq in self.pubsub.online(&self.shared.config.wikis) {
+                    self.send(iq).await;
                 }
             }
             Event::Stream(StreamEvent::Suspended) => self.lost(),
@@ -323,6 +284,8 @@ impl Session {
 
     async fn on_iq(&mut self, iq: Iq) {
         match iq {
+            Iq::Result { id, .. } if self.pubsub_answer(&id, None) => {}
+            Iq::Error { id, error, .. } if self.pubsub_answer(&id, Some(&error)) => {}
             Iq::Result { id, payload, .. } => {
                 let Some(purpose) = self.iqs.remove(&id) else {
                     return;
@@ -348,23 +311,20 @@ impl Session {
             Iq::Get {
                 from, id, payload, ..
             } => {
-                let reply = if Ping::try_from(payload).is_ok() {
-                    Iq::Result {
-                        from: None,
-                        to: from,
-                        id,
-                        payload: None,
-                    }
-                } else {
-                    unsupported(from, id)
-                };
+                let reply = session::answer_get(from, id, payload);
                 self.send(reply).await;
             }
             Iq::Set { from, id, .. } => {
-                let reply = unsupported(from, id);
+                let reply = session::unsupported(from, id);
                 self.send(reply).await;
             }
         }
+    }
+
+    fn pubsub_answer(&mut self, id: &str, error: Option<&StanzaError>) -> bool {
+        let config = &self.shared.config;
+        self.pubsub
+            .answer(id, error, &config.wikis, &self.shared.metrics)
     }
 
     async fn submit_config(&mut self, room: usize, form: Option<xmpp_parsers::minidom::Element>) {
@@ -435,6 +395,13 @@ impl Session {
             let stage = self.confirm;
             self.confirmations
                 .push(Box::pin(async move { (seq, waiter.wait_for(stage).await) }));
+            let wiki = &self.shared.config.wikis[room];
+            if let Some(iq) = self
+                .pubsub
+                .publish(room, wiki, &item.message, &self.shared.metrics)
+            {
+                self.send(iq).await;
+            }
             self.inflight.insert(seq, InFlight { room, item, token });
         }
     }
@@ -528,28 +495,5 @@ fn confirmed(stage: StanzaStage, state: &StanzaState) -> bool {
         StanzaState::Acked { .. } => true,
         StanzaState::Sent { .. } => stage == StanzaStage::Sent,
         _ => false,
-    }
-}
-
-async fn next_event(stream: &mut Option<StanzaStream>) -> Option<Event> {
-    match stream {
-        Some(stream) => stream.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn unsupported(to: Option<Jid>, id: String) -> Iq {
-    let error = StanzaError::new(
-        ErrorType::Cancel,
-        DefinedCondition::ServiceUnavailable,
-        "en",
-        "not supported",
-    );
-    Iq::Error {
-        from: None,
-        to,
-        id,
-        error,
-        payload: None,
     }
 }

@@ -131,7 +131,9 @@ def golden_datagrams():
 # ---- the bridge under test -------------------------------------------------------------------------------------
 
 class Bridge:
-    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5, env=None, name="bridge"):
+    def __init__(self, tmp, server, udp_port=None, index=INDEX, tls="none", drain=5, env=None, name="bridge",
+                 pubsub_max_items=None):
+        """pubsub_max_items: also publish wiki's changes to the node `wiki` of servers.PUBSUB, keeping that many."""
         self.dir = os.path.join(tmp, name)
         self.env = env
         os.makedirs(self.dir, exist_ok=True)
@@ -142,6 +144,8 @@ class Bridge:
             f.write(PASS + "\n")
         self.config = os.path.join(self.dir, "bridge.toml")
         server_line = f'server = "127.0.0.1:{server.port}"'
+        pubsub = (f'pubsub_service = "{servers.PUBSUB}"\npubsub_node = "wiki"\npubsub_max_items = {pubsub_max_items}\n'
+                  if pubsub_max_items else "")
         with open(self.config, "w") as f:
             f.write(f"""[xmpp]
 jid = "bridge@{servers.HOST}"
@@ -173,7 +177,7 @@ drain_seconds = {drain}
 id = "wiki"
 room = "wiki@{servers.MUC}"
 index_url = "{index}"
-
+{pubsub}
 [[wiki]]
 id = "other"
 room = "other@{servers.MUC}"
@@ -325,16 +329,21 @@ async def run_server(server, tmp, wiki=None):
         code = bridge.sigterm(20)
         check(code == 0, f"{server.name}: SIGTERM: exit code {code} after {time.monotonic() - start:.1f} s")
     finally:
-        for c in clients:
-            try:
-                await c.stop()
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
+        await stop_clients(clients)
         if FAILURES:
             print(f"--- bridge log (tail)\n{bridge.tail()}\n--- {server.name} log (tail)\n{server.log()}")
         bridge.stop()
         server.stop()
     print(f"  {server.name}: {time.monotonic() - t0:.1f} s", flush=True)
+
+
+async def stop_clients(clients):
+    """Stops every slixmpp client, whatever happens to the others (cleanup)."""
+    for c in clients:
+        try:
+            await c.stop()
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            pass
 
 
 async def hostile(bridge, name):
@@ -479,11 +488,20 @@ def main():
     finally:
         if wiki:
             wiki.stop()
-        if args.keep or FAILURES:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nrelay layer: {len(FAILURES)} failure(s), {time.monotonic() - started:.1f} s")
+        clean_up(tmp, args.keep)
+    conclude("relay layer", started)
+
+
+def clean_up(tmp, keep):
+    """Keeps the run's directory when asked or when something failed, else removes it."""
+    if keep or FAILURES:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def conclude(layer, started):
+    print(f"\n{layer}: {len(FAILURES)} failure(s), {time.monotonic() - started:.1f} s")
     sys.exit(1 if FAILURES else 0)
 
 

@@ -3,7 +3,8 @@ temporary directory the server's own user can read (the checkout may be mode 070
 the `ejabberd` user). Each server is stopped by its own PID only.
 
 Both serve the host `localhost` with a MUC service `muc.localhost` (archived with MAM), plaintext c2s unless a
-certificate is given (then STARTTLS with that certificate)."""
+certificate is given (then STARTTLS with that certificate). Prosody can also serve a PubSub service
+`pubsub.localhost`, where only its admins may create nodes."""
 
 import os
 import pwd
@@ -15,6 +16,7 @@ import time
 
 HOST = "localhost"
 MUC = "muc.localhost"
+PUBSUB = "pubsub.localhost"
 
 
 def free_port():
@@ -53,8 +55,9 @@ def stop(proc, sig=signal.SIGTERM, limit=15.0):
 class Prosody:
     name = "prosody"
 
-    def __init__(self, tmp, cert=None):
-        """cert: (certificate, key) paths for STARTTLS; None: plaintext only."""
+    def __init__(self, tmp, cert=None, admins=(), pubsub=False):
+        """cert: (certificate, key) paths for STARTTLS; None: plaintext only. admins: bare JIDs (Prosody lets
+        only them create PubSub nodes); pubsub: also serve PUBSUB."""
         self.dir = os.path.join(tmp, "prosody")
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
         self.port = free_port()
@@ -78,7 +81,7 @@ c2s_direct_tls_ports = {{}}
 s2s_ports = {{}}
 http_ports = {{}}
 https_ports = {{}}
-admins = {{}}
+admins = {{ {" ".join(f'"{a}";' for a in admins)} }}
 authentication = "internal_plain"
 allow_unencrypted_plain_auth = true
 c2s_require_encryption = false
@@ -91,6 +94,7 @@ Component "{MUC}" "muc"
   modules_enabled = {{ "muc_mam" }}
   restrict_room_creation = false
   muc_log_by_default = false
+{f'Component "{PUBSUB}" "pubsub"' if pubsub else ""}
 """)
 
     def start(self):

@@ -24,7 +24,8 @@ class WikiChain:
     def index(self):
         return self.url + "/index.php"
 
-    def create(self):
+    def create(self, extra=""):
+        """extra: more PHP settings for the wiki."""
         t = time.monotonic()
         lib = os.path.join(self.repo, "target", "release", "librcemit.so")
         if not os.path.exists(lib):
@@ -40,7 +41,7 @@ $wgRCFeeds['relay-xmlrc'] = [
 \t'uri' => 'udp://127.0.0.1:{self.udp_port}',
 \t'format' => 'xmlrc',
 ];
-""")
+{extra}""")
         # ffi.enable=1: RcEmit also in the web requests of php -S (edits through api.php), without the
         # production preload recipe that tests/e2e covers.
         subprocess.run([os.path.join(self.dir, "serve")], check=True, timeout=60,
