@@ -3,7 +3,8 @@
 RcEmit xmlrc feed reaches the bridge through a lossy UDP proxy (this file). An independent slixmpp client in the
 room is the oracle's reader; api.php's own list of changes is the oracle.
 
-Scenarios, one after the other on one wiki, one Prosody and one bridge state directory:
+Scenarios, one after the other on one wiki, one Prosody and one bridge state directory, while the project's own
+watcher (`rcemit-relay watch`) follows the room from start to end and must print every rcid once, in order:
 - loss: the proxy drops 10% of the datagrams (seeded) while 200 edits are made; the room must show every rcid
   exactly once, in increasing order; the fetched ones carry an XEP-0203 <delay>.
 - restart: the bridge is stopped, 50 changes are made, the bridge starts again: all 50 arrive, delayed.
@@ -37,6 +38,7 @@ import servers  # noqa: E402
 from client import Client, NS  # noqa: E402
 from mwdrive import ADMIN_PASS, Api  # noqa: E402
 from relay_test import BIN, PASS, Bridge, check, FAILURES  # noqa: E402
+from watch_test import Watcher  # noqa: E402
 from wiki_chain import WikiChain  # noqa: E402
 
 DELAY = "urn:xmpp:delay"
@@ -183,14 +185,17 @@ async def scenario(tmp, wiki, server):
     proxy = LossyProxy(wiki.udp_port, bridge.udp_port)
     room = f"{wiki.wiki_id}@{servers.MUC}"
     client = Client(f"watcher@{servers.HOST}", PASS)
+    watcher = None
     try:
         bridge.start()
         check(await bridge.wait_metric("rcemit_relay_rooms_joined", 1, 20), "the bridge joined the wiki's room")
         await client.start(server.port)
         await client.join(room, "watcher")
+        watcher = Watcher(tmp, server, "rustwatch", "--room", room).start()
+        check(await watcher.joined(), "the watcher joined the room")
 
         # A first change sets the bridge's position (a bridge without a saved position starts at the feed).
-        base = editor.newest_rcid()
+        base = start = editor.newest_rcid()
         editor.edit("start")
         first = editor.rcids_after(base)
         await wait_for_rcids(client, first, 20)
@@ -284,6 +289,16 @@ async def scenario(tmp, wiki, server):
         check(set(want) <= set(got), f"suppressed: the other {len(want)} changes were published")
         n = bridge.metric("rcemit_relay_gap_changes_explained_total") - explained
         check(n >= 1, f"suppressed: counted as explained ({n:.0f})")
+
+        # The watcher, through all of it (it too lost its connection while Prosody was down).
+        want = [r for r in editor.rcids_after(start) if r != hidden_rcid]
+        await watcher.wait(lambda: set(want) <= set(watcher.rcids()), 60)
+        got = watcher.rcids()
+        print(f"  watcher: expected {len(want)} changes, printed {len(got)} ({len(set(got))} distinct)", flush=True)
+        check(got == want, "watcher: every rcid of every scenario once, in order")
+        gaps = [o["gap"] for o in watcher.objects() if "gap" in o]
+        check(gaps == [{"after": hidden_rcid - 1, "before": hidden_rcid + 1}],
+              f"watcher: the one gap it reports is the hidden change's ({gaps})")
         m = bridge.metrics()
         print("  bridge metrics: " + ", ".join(f"{k}={v:.0f}" for k, v in sorted(m.items())
                                                 if "gap" in k or "backfill" in k or "duplicate" in k
@@ -291,6 +306,8 @@ async def scenario(tmp, wiki, server):
     finally:
         if FAILURES:
             print(f"--- bridge log (tail)\n{bridge.tail()}\n--- prosody log (tail)\n{server.log()}")
+        if watcher:
+            watcher.stop()
         await client.stop()
         bridge.stop()
         proxy.stop()
