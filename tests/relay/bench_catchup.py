@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 import relay_test  # noqa: E402
 import servers  # noqa: E402
 from mwdrive import Api, make_wiki  # noqa: E402
+from wiki_chain import bulk_edits, stop_wiki  # noqa: E402
 
 BIN = os.path.join(REPO, "target", "release", "rcemit-relay")
 
@@ -38,24 +39,9 @@ async def measure(args, tmp, url, wiki_id, base):
     server.register("bridge", relay_test.PASS)
     relay_test.BIN = BIN
     bridge = relay_test.Bridge(tmp, server, index=url + "/index.php", name="bridge")
-    state_dir = os.path.join(bridge.dir, "state")
-    os.makedirs(state_dir)
-    with open(os.path.join(state_dir, f"{wiki_id}.json"), "w") as f:
+    bridge.one_wiki(wiki_id, url + "/index.php", url + "/api.php", {"max_changes": args.changes}, queue=50000)
+    with open(os.path.join(bridge.state_dir, f"{wiki_id}.json"), "w") as f:
         json.dump(base, f)
-    text = open(bridge.config).read()
-    text = text[:text.index("[[wiki]]")].replace("max_messages = 5000", "max_messages = 50000")
-    text = text.replace("max_bytes = 8388608", "max_bytes = 268435456")
-    text += f"""[catchup]
-state_dir = "{state_dir}"
-max_changes = {args.changes}
-
-[[wiki]]
-id = "{wiki_id}"
-room = "{wiki_id}@{servers.MUC}"
-index_url = "{url}/index.php"
-api_url = "{url}/api.php"
-"""
-    open(bridge.config, "w").write(text)
     try:
         t = time.monotonic()
         bridge.start()
@@ -96,17 +82,11 @@ def main():
         newest = api.call(action="query", list="recentchanges", rcprop="ids|timestamp", rclimit="1")
         row = newest["query"]["recentchanges"][0]
         base = {"rcid": row["rcid"], "timestamp": row["timestamp"]}
-        t = time.monotonic()
-        subprocess.run(["php", os.path.join(HERE, "bulkEdits.php"), "--count", str(args.changes)], check=True,
-                       env=dict(os.environ, MW_CONFIG_FILE=os.path.join(wiki, "LocalSettings.php")),
-                       stdout=subprocess.DEVNULL, timeout=3600)
-        print(f"{args.changes} edits through PageUpdater in {time.monotonic() - t:.1f} s (no bridge running)",
-              flush=True)
+        seconds = bulk_edits(wiki, args.changes)
+        print(f"{args.changes} edits through PageUpdater in {seconds:.1f} s (no bridge running)", flush=True)
         asyncio.run(measure(args, tmp, url, wiki_id, base))
     finally:
-        stop = os.path.join(wiki, "stop")
-        if os.path.exists(stop):
-            subprocess.run([stop], timeout=30)
+        stop_wiki(wiki)
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -20,9 +20,11 @@ import time
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 from mwdrive import Listener, make_wiki  # noqa: E402
+from wiki_chain import bulk_edits, stop_wiki  # noqa: E402
 
 BIN = os.path.join(REPO, "target", "release", "rcemit-relay")
 
@@ -39,11 +41,8 @@ def main():
     wiki = os.path.join(tmp, "wiki")
     try:
         url = make_wiki(wiki)
-        t = time.monotonic()
-        subprocess.run(["php", os.path.join(HERE, "bulkEdits.php"), "--count", str(args.changes)], check=True,
-                       env=dict(os.environ, MW_CONFIG_FILE=os.path.join(wiki, "LocalSettings.php")),
-                       stdout=subprocess.DEVNULL, timeout=3600)
-        print(f"{args.changes} edits through PageUpdater in {time.monotonic() - t:.1f} s", flush=True)
+        seconds = bulk_edits(wiki, args.changes)
+        print(f"{args.changes} edits through PageUpdater in {seconds:.1f} s", flush=True)
         subprocess.run([os.path.join(wiki, "serve")], check=True, timeout=60)
         listener = Listener(["poller"])
         state = os.path.join(tmp, "state.json")
@@ -70,9 +69,7 @@ def main():
         if received != sent or sent < args.changes:
             sys.exit(f"bench_poll: expected at least {args.changes} changes sent and all received")
     finally:
-        stop = os.path.join(wiki, "stop")
-        if os.path.exists(stop):
-            subprocess.run([stop], timeout=30)
+        stop_wiki(wiki)
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -85,30 +85,14 @@ class LossyProxy:
 
 class GapBridge(Bridge):
     """The bridge for one wiki with its api.php, a state directory, short timers (grace 1 s, quiet check 3 s)
-    and a queue of QUEUE changes."""
+    and a queue of QUEUE changes: while the server is down it overflows, and the catch-up must fetch what it
+    dropped."""
 
     def __init__(self, tmp, server, wiki):
         super().__init__(tmp, server, index=wiki.index, name="gap-bridge")
-        self.state_dir = os.path.join(self.dir, "state")
-        os.makedirs(self.state_dir, exist_ok=True)
-        text = open(self.config).read()
-        # A small queue: while the server is down it overflows, and the catch-up must fetch what it dropped.
-        text = text[:text.index("[[wiki]]")].replace("max_messages = 5000", f"max_messages = {QUEUE}")
-        text += f"""[catchup]
-state_dir = "{self.state_dir}"
-gap_grace_seconds = 1
-quiet_check_seconds = 3
-max_hold_seconds = 60
-http_timeout_seconds = 20
-contact = "rcemit relay test"
-
-[[wiki]]
-id = "{wiki.wiki_id}"
-room = "{wiki.wiki_id}@{servers.MUC}"
-index_url = "{wiki.index}"
-api_url = "{wiki.url}/api.php"
-"""
-        open(self.config, "w").write(text)
+        self.one_wiki(wiki.wiki_id, wiki.index, wiki.url + "/api.php", {
+            "gap_grace_seconds": 1, "quiet_check_seconds": 3, "max_hold_seconds": 60,
+            "http_timeout_seconds": 20, "contact": "rcemit relay test"}, queue=QUEUE)
 
 
 class Editor:

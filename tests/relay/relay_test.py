@@ -185,6 +185,26 @@ index_url = "http://other.example/w/index.php"
 """)
         self.proc = None
 
+    def one_wiki(self, wiki_id, index, api_url, catchup, queue=None):
+        """Rewrites the configuration for one wiki with gap repair from `api_url`: `catchup` holds the
+        [catchup] settings (state_dir is self.state_dir), `queue` the per-room bound in changes."""
+        self.state_dir = os.path.join(self.dir, "state")
+        os.makedirs(self.state_dir, exist_ok=True)
+        text = open(self.config).read()
+        text = text[:text.index("[[wiki]]")]
+        if queue:
+            text = text.replace("max_messages = 5000", f"max_messages = {queue}")
+        text += "[catchup]\n" + "".join(f"{k} = {json.dumps(v)}\n"
+                                       for k, v in {"state_dir": self.state_dir, **catchup}.items())
+        text += f"""
+[[wiki]]
+id = "{wiki_id}"
+room = "{wiki_id}@{servers.MUC}"
+index_url = "{index}"
+api_url = "{api_url}"
+"""
+        open(self.config, "w").write(text)
+
     def start(self):
         self.log = open(os.path.join(self.dir, "bridge.log"), "a")
         self.proc = subprocess.Popen([BIN, "bridge", "--config", self.config], stdout=self.log, stderr=self.log,

@@ -96,6 +96,21 @@ $wgRCFeeds['relay-xmlrc'] = [
         compare(server, datagrams, archived, "wiki chain (api.php vs room)", index=self.index)
 
     def stop(self):
-        stop = os.path.join(self.dir, "stop")
-        if os.path.exists(stop):
-            subprocess.run([stop], timeout=30)
+        stop_wiki(self.dir)
+
+
+def bulk_edits(wiki_dir, count):
+    """`count` real edits (tests/relay/bulkEdits.php: MediaWiki's PageUpdater in one process); returns seconds."""
+    t = time.monotonic()
+    subprocess.run(["php", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bulkEdits.php"),
+                    "--count", str(count)], check=True,
+                   env=dict(os.environ, MW_CONFIG_FILE=os.path.join(wiki_dir, "LocalSettings.php")),
+                   stdout=subprocess.DEVNULL, timeout=3600)
+    return time.monotonic() - t
+
+
+def stop_wiki(wiki_dir):
+    """Stops the wiki's php -S, if it was started."""
+    stop = os.path.join(wiki_dir, "stop")
+    if os.path.exists(stop):
+        subprocess.run([stop], timeout=30)
