@@ -2,9 +2,11 @@
 """make demo's second half: the whole chain on the demo's throwaway wiki.
 
     wiki -> RcEmit (xmlrc feed, UDP) -> rcemit-relay bridge -> a private Prosody (room per wiki) -> slixmpp client
+                                                                                                -> rcemit-relay watch
 
 The bridge listens on the UDP port the demo's feeds point at; a slixmpp client joins the wiki's room as a
-visitor and prints each message's body and <rc> as they arrive, while the wiki makes a few more changes.
+visitor and prints each message's body and <rc> as they arrive, while the wiki makes a few more changes; then
+the project's own watcher prints the same changes as JSON lines (api.php's formatversion=2 objects).
 Everything started here is stopped here, by PID.
 
 Usage: /usr/bin/python3 tests/relay/demo_chain.py --wiki DIR --port PORT
@@ -27,6 +29,7 @@ sys.path.insert(0, HERE)
 import servers  # noqa: E402
 from client import Client, NS  # noqa: E402
 from relay_test import BIN, PASS, Bridge  # noqa: E402
+from watch_test import Watcher  # noqa: E402
 
 
 # Print the <rc> as the server sent it: in the default namespace jabber:client, no prefix.
@@ -43,7 +46,7 @@ async def chain(wiki, port, tmp):
                              text=True, capture_output=True, check=True, timeout=60).stdout.strip().splitlines()[-1]
     prosody = servers.Prosody(tmp)
     prosody.start()
-    for user in ("bridge", "reader"):
+    for user in ("bridge", "reader", "watcher"):
         prosody.register(user, PASS)
     say(f"Prosody on 127.0.0.1:{prosody.port} (private, plaintext on loopback), accounts bridge and reader")
     bridge = Bridge(tmp, prosody, udp_port=port, index=f"{url}/index.php")
@@ -52,7 +55,7 @@ async def chain(wiki, port, tmp):
     text = text.replace(f'room = "wiki@{servers.MUC}"', f'room = "{wiki_id}@{servers.MUC}"')
     text = text.replace('format = "json"', 'format = "text"')
     open(bridge.config, "w").write(text)
-    reader = None
+    reader = watcher = None
     try:
         bridge.start()
         if not await bridge.wait_metric("rcemit_relay_rooms_joined", 2, 30):
@@ -61,7 +64,11 @@ async def chain(wiki, port, tmp):
         reader = Client(f"reader@{servers.HOST}", PASS)
         await reader.start(prosody.port)
         role = await reader.join(f"{wiki_id}@{servers.MUC}", "reader")
-        say(f"slixmpp client reader@{servers.HOST} joined the room as a {role}; making changes:\n")
+        watcher = Watcher(tmp, prosody, "demo-watch", "--room", f"{wiki_id}@{servers.MUC}").start()
+        if not await watcher.joined():
+            raise RuntimeError("the watcher did not join:\n" + watcher.log())
+        say(f"slixmpp client reader@{servers.HOST} and rcemit-relay watch joined the room as visitors ({role});"
+            " making changes:\n")
 
         mw = os.path.join(wiki, "mw")
         actions = [
@@ -83,12 +90,19 @@ async def chain(wiki, port, tmp):
                 if shown >= done:
                     break
                 await asyncio.sleep(0.05)
+        await watcher.wait(lambda: len(watcher.changes()) >= len(actions), 10)
+        say("rcemit-relay watch printed (one JSON object per change, as api.php's formatversion=2 gives it):")
+        for line in watcher.lines():
+            say(f"  {line}")
+        say("")
         m = bridge.metrics()
         say("bridge metrics: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(m.items())
                                             if k.startswith(("rcemit_relay_received", "rcemit_relay_published",
                                                              "rcemit_relay_rejected"))))
         say("(the demo's json and irc feeds aim at the same port: the bridge refuses those datagrams as malformed)")
     finally:
+        if watcher:
+            watcher.stop()
         if reader:
             await reader.stop()
         bridge.stop()
