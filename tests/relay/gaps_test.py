@@ -11,7 +11,9 @@ watcher (`rcemit-relay watch`) follows the room from start to end and must print
 - server down: Prosody is killed (SIGKILL) for 20 s while edits go on, then restarted: nothing is lost (read
   back from the room's archive, MAM, by a fresh client), although the bridge's queue overflowed meanwhile.
 - suppressed: an edit whose datagram is lost and whose comment is then hidden (revision deletion) before the
-  catch-up: not published, counted as explained.
+  catch-up: not published, counted as explained;
+- deleted: an edit whose datagram is lost and whose page is then deleted: api.php lists it no more; counted as
+  explained.
 
 Usage: /usr/bin/python3 tests/relay/gaps_test.py [--keep]
 """
@@ -274,15 +276,33 @@ async def scenario(tmp, wiki, server):
         n = bridge.metric("rcemit_relay_gap_changes_explained_total") - explained
         check(n >= 1, f"suppressed: counted as explained ({n:.0f})")
 
+        # 5. A change whose datagram is lost and whose page is deleted before the catch-up: api.php lists it no
+        # more (deleting a page deletes its edits' rows).
+        explained = bridge.metric("rcemit_relay_gap_changes_explained_total")
+        base = editor.newest_rcid()
+        proxy.drop_next = 1
+        editor.api.call(action="edit", title="Gap doomed", text="soon gone\n", summary="doomed", token=editor.token)
+        doomed_rcid = editor.rcids_after(base)[0]
+        editor.api.call(action="delete", title="Gap doomed", reason="test", token=editor.token)
+        editor.edit("after")
+        want = editor.rcids_after(base)
+        check(doomed_rcid not in want, f"deleted: api.php lists rcid {doomed_rcid} no more")
+        await wait_for_rcids(client, want, 30)
+        got = [rcid_of(m) for m in client.changes()]
+        check(doomed_rcid not in got and set(want) <= set(got),
+              f"deleted: the other {len(want)} changes were published, rcid {doomed_rcid} was not")
+        n = bridge.metric("rcemit_relay_gap_changes_explained_total") - explained
+        check(n >= 1, f"deleted: counted as explained ({n:.0f})")
+
         # The watcher, through all of it (it too lost its connection while Prosody was down).
-        want = [r for r in editor.rcids_after(start) if r != hidden_rcid]
+        want = [r for r in editor.rcids_after(start) if r != hidden_rcid]  # the deleted one is not listed
         await watcher.wait(lambda: set(want) <= set(watcher.rcids()), 60)
         got = watcher.rcids()
         print(f"  watcher: expected {len(want)} changes, printed {len(got)} ({len(set(got))} distinct)", flush=True)
         check(got == want, "watcher: every rcid of every scenario once, in order")
         gaps = [o["gap"] for o in watcher.objects() if "gap" in o]
-        check(gaps == [{"after": hidden_rcid - 1, "before": hidden_rcid + 1}],
-              f"watcher: the one gap it reports is the hidden change's ({gaps})")
+        check(gaps == [{"after": r - 1, "before": r + 1} for r in (hidden_rcid, doomed_rcid)],
+              f"watcher: the gaps it reports are the hidden and the deleted change's ({gaps})")
         m = bridge.metrics()
         print("  bridge metrics: " + ", ".join(f"{k}={v:.0f}" for k, v in sorted(m.items())
                                                 if "gap" in k or "backfill" in k or "duplicate" in k
