@@ -16,6 +16,7 @@ use RecentChange;
 use Title;
 use TitleValue;
 use Throwable;
+use WikiPage;
 
 /**
  * Turns a RecentChange into rcemit's payload v2 (layout: docs/payload.md in the rcemit repository).
@@ -69,6 +70,8 @@ class PayloadBuilder {
 		self::PART_TITLE_URL => 'title_url',
 	];
 
+	private const RC_EDIT = 0;
+	private const RC_NEW = 1;
 	private const RC_LOG = 3;
 	private const RC_CATEGORIZE = 6;
 
@@ -113,16 +116,22 @@ class PayloadBuilder {
 		$a = $rc->getAttributes();
 		$rcId = (int)( $a['rc_id'] ?? 0 );
 		$type = (int)( $a['rc_type'] ?? 0 );
-		// getTitle() casts getPage() every time; after the first call the page is that Title.
-		$title = $rc->getPage();
-		if ( !$title instanceof Title ) {
+		// What the saving request handed RecentChange: the WikiPage it has just updated (PageUpdater, for edits
+		// and page creations; its Title has its text computed already), or a Title. getTitle() would cast a
+		// WikiPage to a new Title every time.
+		$page = $rc->getPage();
+		if ( $page instanceof WikiPage ) {
+			$title = $page->getTitle();
+		} elseif ( $page instanceof Title ) {
+			$title = $page;
+		} else {
 			$title = $rc->getTitle();
 		}
 		$flags = ( ( $a['rc_bot'] ?? 0 ) ? self::FLAG_BOT : 0 )
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
-		if ( $parts & self::PART_REDIRECT && self::redirect( $title, $type, $a['rc_log_type'] ?? null,
+		if ( $parts & self::PART_REDIRECT && self::redirect( $page, $title, $type, $a['rc_log_type'] ?? null,
 			$a['rc_log_action'] ?? null )
 		) {
 			$flags |= self::FLAG_REDIRECT;
@@ -282,8 +291,8 @@ class PayloadBuilder {
 		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
 			return $payload;
 		}
-		if ( self::redirect( $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ), $rc->getAttribute( 'rc_log_type' ),
-			$rc->getAttribute( 'rc_log_action' ) )
+		if ( self::redirect( $rc->getPage(), $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ),
+			$rc->getAttribute( 'rc_log_type' ), $rc->getAttribute( 'rc_log_action' ) )
 		) {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
 		}
@@ -295,18 +304,33 @@ class PayloadBuilder {
 		return $payload;
 	}
 
-	/** isRedirect(), false (and the failure kept for takeFailures()) when MediaWiki throws. */
-	private static function redirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
-		return self::optional( self::PART_REDIRECT, static function () use ( $title, $type, $logType, $logAction ) {
-			return self::isRedirect( $title, $type, $logType, $logAction ) ? '1' : '';
-		} ) === '1';
+	/**
+	 * isRedirect(), false (and the failure kept for takeFailures()) when MediaWiki throws.
+	 *
+	 * @param mixed $page RecentChange::getPage()
+	 * @param Title $title
+	 * @param int $type
+	 * @param string|null $logType
+	 * @param string|null $logAction
+	 * @return bool
+	 */
+	private static function redirect( $page, Title $title, int $type, ?string $logType, ?string $logAction ): bool {
+		return self::optional( self::PART_REDIRECT,
+			static function () use ( $page, $title, $type, $logType, $logAction ) {
+				return self::isRedirect( $page, $title, $type, $logType, $logAction ) ? '1' : '';
+			} ) === '1';
 	}
 
 	/**
 	 * The API's `redirect`: page_is_redirect of the page now at the change's title (ApiQueryRecentChanges
 	 * LEFT JOINs page ON rc_namespace/rc_title, not on rc_cur_id), read right after the change.
 	 *
-	 * First the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it on edits
+	 * An edit or page creation saved by PageUpdater hands RecentChange the WikiPage it has just updated: its
+	 * isRedirect() answers from the row WikiPage::updateRevisionOn() wrote (page_is_redirect; on 1.43 also the
+	 * redirect target, which the same save stored), with no lookup. Another PageIdentity (a caller building
+	 * the change itself, or a Title after a core feed called getTitle()) takes the paths below.
+	 *
+	 * Otherwise first the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it on edits
 	 * (WikiPage::updateRevisionOn() has just stored the new row) and invalidates it on deletion, and every
 	 * PageStore lookup below reads the same row first, so a hit gives the same answer without the cost of
 	 * Title::isRedirect()/canExist()/PageStore on a Title the change has just created (together 5 to 50 µs,
@@ -321,16 +345,21 @@ class PayloadBuilder {
 	 * outside a transaction round (maintenance scripts such as deleteBatch.php) DeletePage publishes the log
 	 * entry when its transaction commits, before its updates invalidate the cache.
 	 *
+	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
 	 * @param int $type rc_type
 	 * @param string|null $logType rc_log_type
 	 * @param string|null $logAction rc_log_action
 	 */
-	private static function isRedirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
+	private static function isRedirect( $page, Title $title, int $type, ?string $logType, ?string $logAction
+	): bool {
 		if ( $type === self::RC_LOG && $logAction === 'delete'
 			&& ( $logType === 'delete' || $logType === 'suppress' )
 		) {
 			return false;
+		}
+		if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW ) ) {
+			return $page->isRedirect();
 		}
 		$namespace = $title->getNamespace();
 		$dbKey = $title->getDBkey();
