@@ -19,7 +19,7 @@ use Throwable;
 use WikiPage;
 
 /**
- * Turns a RecentChange into rcemit's payload v2 (layout: docs/payload.md in the rcemit repository).
+ * Turns a RecentChange into rcemit's payload v3 (layout: docs/payload.md in the rcemit repository).
  *
  * Runs inside the save request, so the edit path is one pack() call over attributes RecentChange::save() has
  * already set: no JSON, no database query, no message formatting. Where each field comes from (MW 1.39):
@@ -30,11 +30,12 @@ use WikiPage;
  * - title: $rc->getTitle()->getPrefixedText(), as core's packets and the API print it.
  * - user: rc_user_text; comment: rc_comment as given to the RecentChange (core's json/xml packets use it).
  * - tags: given by the caller (the TagCache, filled by TagCapture during save(); no query).
- * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the raw params as
- *   MachineReadableRCFeedFormatter builds them.
+ * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the params as
+ *   stored (rc_params unserialised, keys kept; see logParams()).
  * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
  * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect();
- * - log rows: LogFormatter::formatParametersForApi() as the API's `logparams`;
+ * - log rows: the API's `logparams`, which the library derives from the stored params for core's log types
+ *   (see apiParamsInLibrary()); for others LogFormatter::formatParametersForApi() here;
  * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
  *   sha1() and parsedComment().
  * MediaWiki's own URLs, only where a hook handler may change what the library would compute (PART_*_URL):
@@ -70,6 +71,50 @@ class PayloadBuilder {
 		self::PART_TITLE_URL => 'title_url',
 	];
 
+	/**
+	 * The log types whose API params the library derives (src/format/api_log_params.rs), with the formatter
+	 * core registers for each in $wgLogActionsHandlers (the same on 1.39 and 1.43).
+	 */
+	private const LIBRARY_LOG_FORMATTERS = [
+		'managetags/create' => 'LogFormatter',
+		'managetags/delete' => 'LogFormatter',
+		'managetags/activate' => 'LogFormatter',
+		'managetags/deactivate' => 'LogFormatter',
+		'contentmodel/change' => 'ContentModelLogFormatter',
+		'contentmodel/new' => 'ContentModelLogFormatter',
+		'newusers/newusers' => 'NewUsersLogFormatter',
+		'newusers/create' => 'NewUsersLogFormatter',
+		'newusers/create2' => 'NewUsersLogFormatter',
+		'newusers/byemail' => 'NewUsersLogFormatter',
+		'newusers/autocreate' => 'NewUsersLogFormatter',
+		'protect/protect' => 'ProtectLogFormatter',
+		'protect/modify' => 'ProtectLogFormatter',
+		'protect/unprotect' => 'ProtectLogFormatter',
+		'delete/delete' => 'DeleteLogFormatter',
+		'delete/delete_redir' => 'DeleteLogFormatter',
+		'delete/delete_redir2' => 'DeleteLogFormatter',
+		'delete/restore' => 'DeleteLogFormatter',
+		'delete/revision' => 'DeleteLogFormatter',
+		'delete/event' => 'DeleteLogFormatter',
+		'suppress/delete' => 'DeleteLogFormatter',
+		'suppress/revision' => 'DeleteLogFormatter',
+		'suppress/event' => 'DeleteLogFormatter',
+		'upload/upload' => 'UploadLogFormatter',
+		'upload/overwrite' => 'UploadLogFormatter',
+		'upload/revert' => 'UploadLogFormatter',
+		'rights/rights' => 'RightsLogFormatter',
+		'rights/autopromote' => 'RightsLogFormatter',
+		'patrol/patrol' => 'PatrolLogFormatter',
+		'patrol/autopatrol' => 'PatrolLogFormatter',
+		'block/block' => 'BlockLogFormatter',
+		'block/reblock' => 'BlockLogFormatter',
+		'block/unblock' => 'BlockLogFormatter',
+		'suppress/block' => 'BlockLogFormatter',
+		'suppress/reblock' => 'BlockLogFormatter',
+	];
+	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
+	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
+
 	private const RC_EDIT = 0;
 	private const RC_NEW = 1;
 	private const RC_LOG = 3;
@@ -85,6 +130,8 @@ class PayloadBuilder {
 	private const FLAG_HAS_NOTIFY_URL = 128;
 	private const FLAG_HAS_TITLE_URL = 256;
 	private const FLAG_PART_FAILED = 512;
+	private const FLAG_PARAMS_KEYED = 1024;
+	private const FLAG_API_PARAMS_IN_LIBRARY = 2048;
 	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
 	private const FLAGS_OFFSET = 92;
 
@@ -92,6 +139,10 @@ class PayloadBuilder {
 	private static $services = null;
 	/** @var LinkCache|null */
 	private static $linkCache = null;
+	/** @var MediaWikiServices|null The container $logHandlers came from */
+	private static $logHandlersFrom = null;
+	/** @var array $wgLogActionsHandlers */
+	private static $logHandlers = [];
 	/** @var array<string,Throwable> Failures of optional parts in the last build() or withRedirect(), by part */
 	private static $failures = [];
 
@@ -159,8 +210,18 @@ class PayloadBuilder {
 			$logType = (string)( $a['rc_log_type'] ?? '' );
 			$logAction = (string)( $a['rc_log_action'] ?? '' );
 			$actionComment = (string)$actionComment;
-			$paramsRaw = self::rawLogParams( $rc );
-			$paramsApi = $parts & self::PART_API_PARAMS ? self::apiLogParams( $a ) : '';
+			$paramsRaw = self::logParams( $rc, $stored );
+			$paramsApi = '';
+			if ( $stored !== null ) {
+				$flags |= self::FLAG_PARAMS_KEYED;
+			}
+			if ( $parts & self::PART_API_PARAMS ) {
+				if ( $stored !== null && self::apiParamsInLibrary( $logType, $logAction, $stored ) ) {
+					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
+				} else {
+					$paramsApi = self::apiLogParams( $a );
+				}
+			}
 		} else {
 			$logType = $logAction = $actionComment = $paramsRaw = $paramsApi = '';
 			$complete |= self::PART_API_PARAMS;
@@ -206,7 +267,7 @@ class PayloadBuilder {
 		// pack() converts each integer argument exactly as an (int) cast does (zval_get_long), so the
 		// attributes, numeric strings from a database row, go in as they are: a dozen opcodes fewer.
 		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
-			"RCE\x02",
+			"RCE\x03",
 			$rcId, $type, $a['rc_namespace'] ?? 0, $a['rc_cur_id'] ?? 0,
 			$a['rc_this_oldid'] ?? 0, $a['rc_last_oldid'] ?? 0, $a['rc_user'] ?? 0,
 			$a['rc_old_len'] ?? 0, $a['rc_new_len'] ?? 0, $a['rc_logid'] ?? 0,
@@ -453,32 +514,86 @@ class PayloadBuilder {
 	}
 
 	/**
-	 * The `log_params` of core's json/xml packets (MachineReadableRCFeedFormatter::getLine), JSON-encoded;
-	 * '' when core leaves the key out (empty rc_params).
+	 * The log params for the payload: when rc_params unserialises to an array (every row core writes), that
+	 * array with its keys as stored (`4::target`), JSON-encoded, and $stored set to it; the library derives
+	 * core's `log_params` (keys stripped) and, for the types it knows, the API's `logparams` from it.
+	 * Otherwise (legacy newline lists, scalars) the `log_params` of core's json/xml packets
+	 * (MachineReadableRCFeedFormatter::getLine) themselves, and $stored null. '' when core leaves the key out
+	 * (empty rc_params).
+	 *
+	 * @param RecentChange $rc
+	 * @param array|null &$stored
+	 * @return string
 	 */
-	private static function rawLogParams( RecentChange $rc ): string {
+	private static function logParams( RecentChange $rc, ?array &$stored ): string {
+		$stored = null;
 		$rcParams = $rc->getAttribute( 'rc_params' );
 		if ( !$rcParams ) {
 			return '';
 		}
 		$params = $rc->parseParams();
+		if ( is_array( $params ) ) {
+			$stored = $params;
+			return (string)json_encode( $params, self::JSON_FLAGS );
+		}
 		if ( $rcParams == serialize( false ) || $params !== false ) {
 			$logParams = [];
 			// Core iterates whatever unserialize() returned; a scalar yields nothing.
-			if ( is_array( $params ) || is_object( $params ) ) {
+			if ( is_object( $params ) ) {
 				foreach ( $params as $key => $value ) {
 					if ( strpos( (string)$key, ':' ) === false ) {
 						$logParams[$key] = $value;
 						continue;
 					}
-					$logParam = explode( ':', $key, 3 );
-					$logParams[$logParam[2] ?? ''] = $value;
+					$logParams[explode( ':', $key, 3 )[2] ?? ''] = $value;
 				}
 			}
 		} else {
 			$logParams = explode( "\n", $rcParams );
 		}
 		return (string)json_encode( $logParams, self::JSON_FLAGS );
+	}
+
+	/**
+	 * Whether the library derives the API's log params of this row itself (src/format/api_log_params.rs):
+	 * a log type whose core formatter it reproduces, still handled by that formatter ($wgLogActionsHandlers
+	 * not overridden), with nothing that needs the wiki. Block rows: a duration PHP's strtotime() reads the
+	 * way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
+	 *
+	 * @param string $logType
+	 * @param string $logAction
+	 * @param array $stored The params as stored
+	 * @return bool
+	 */
+	private static function apiParamsInLibrary( string $logType, string $logAction, array $stored ): bool {
+		$key = "$logType/$logAction";
+		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
+		if ( $formatter === null ) {
+			return false;
+		}
+		$services = MediaWikiServices::getInstance();
+		if ( $services !== self::$logHandlersFrom ) {
+			self::$logHandlers = $services->getMainConfig()->get( 'LogActionsHandlers' );
+			self::$logHandlersFrom = $services;
+		}
+		if ( ( self::$logHandlers[$key] ?? null ) !== $formatter ) {
+			return false;
+		}
+		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' ) {
+			return true;
+		}
+		if ( isset( $stored[0] ) ) {
+			return false;
+		}
+		foreach ( $stored as $name => $value ) {
+			// `7::restrictions` as BlockUser stores it; pages are titles.
+			if ( isset( $value['pages'] ) && substr( (string)$name, -12 ) === 'restrictions' ) {
+				return false;
+			}
+		}
+		$duration = $stored['5::duration'] ?? 'infinity';
+		return wfIsInfinity( $duration ) || ( is_string( $duration ) && preg_match( self::DURATION, $duration )
+			&& date_default_timezone_get() === 'UTC' );
 	}
 
 	/**

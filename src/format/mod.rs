@@ -3,6 +3,7 @@
 use crate::context::FeedContext;
 use crate::event::Event;
 
+pub(crate) mod api_log_params;
 mod api_result;
 mod api_xml;
 mod char_refs;

@@ -42,6 +42,10 @@ while ( ( $line = fgets( STDIN ) ) !== false ) {
             case 'F': $out = (string)(float)$data; break;
             case 'D': $out = Sanitizer::decodeCharReferences( $data ); break;
             case 'I': $out = IRCColourfulRCFeedFormatter::cleanupForIRC( $data ); break;
+            case 'S':
+                date_default_timezone_set( 'UTC' );
+                $out = var_export( strtotime( $data[0], $data[1] ), true );
+                break;
             case 'L':
                 $result = new ApiResult( false );
                 $result->addValue( null, 'logparams', $data, ApiResult::NO_VALIDATE );
@@ -74,6 +78,8 @@ pub enum Mode {
     CleanupForIrc,
     /// api.php's XML printing of a `formatParametersForApi()` result as `<logparams>`.
     LogParamsXml,
+    /// `strtotime( $duration, $now )` in UTC, for `[ duration, now ]`: the Unix time or `false`.
+    Strtotime,
 }
 
 /// Runs each request through PHP in one process; `None` where core throws for that input. Panics when PHP or
@@ -92,6 +98,7 @@ pub fn run(mode: Mode, inputs: &[Value]) -> Vec<Option<Vec<u8>>> {
         Mode::DecodeCharReferences => 'D',
         Mode::CleanupForIrc => 'I',
         Mode::LogParamsXml => 'L',
+        Mode::Strtotime => 'S',
     };
     let mut child = Command::new("php")
         .args(["-d", "memory_limit=1G", "-r", SCRIPT])
