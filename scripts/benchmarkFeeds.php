@@ -21,7 +21,8 @@
  *   clock starts), so RcEmitFeed's per-change payload cache never carries over from another sample: each
  *   sample is one change. It holds what a saving request hands it, for every row alike: an edit's page is
  *   the WikiPage this script saved it with (PageUpdater hands notifyEdit() its WikiPage), a log row's is
- *   its target Title (getTitle()), and getPerformerIdentity() is resolved; the page row itself is in the
+ *   the log entry's target Title with its text computed (ManualLogEntry::getRecentChange() formats the IRC
+ *   action comment from it first), and getPerformerIdentity() is resolved; the page row itself is in the
  *   process's LinkCache, as WikiPage::updateRevisionOn() leaves it during a save (this script made the
  *   changes itself, and the warm-up rounds read them).
  * - Log rows: 'log' is a protection; 'log move', 'log block', ... one change of each kind whose API log
@@ -47,6 +48,7 @@ use Maintenance;
 use MediaWiki\Extension\RcEmit\MediaWikiCompat;
 use MediaWiki\Extension\RcEmit\RcEmitFeed;
 use MediaWiki\MediaWikiServices;
+use MediaWiki\Page\PageReference;
 use MWFileProps;
 use RCFeed;
 use RecentChange;
@@ -227,10 +229,11 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	/**
-	 * The newest recentchanges row of a type (and log type), and for a log row the IRC action comment a saving
-	 * request hands notify() (mExtra['actionCommentIRC']).
+	 * The newest recentchanges row of a type (and log type), and for a log row what a saving request hands
+	 * RecentChange: the IRC action comment (mExtra['actionCommentIRC']) and the log entry's target Title,
+	 * whose text computing that comment has computed (ManualLogEntry::getRecentChange()).
 	 *
-	 * @return array{row:object,comment:?string}
+	 * @return array{row:object,comment:?string,page:?Title}
 	 */
 	private function change( int $type, ?string $logType ): array {
 		$dbr = $this->getDB( DB_PRIMARY );
@@ -241,12 +244,14 @@ class BenchmarkFeeds extends Maintenance {
 		if ( !$row ) {
 			$this->fatalError( 'no ' . ( $logType ?? 'edit' ) . ' row in recentchanges' );
 		}
-		$comment = null;
+		$comment = $target = null;
 		if ( $type === RC_LOG ) {
 			$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
 			$comment = MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment();
+			$target = Title::castFromLinkTarget( $entry->getTarget() );
+			$target->getPrefixedText();
 		}
-		return [ 'row' => $row, 'comment' => $comment ];
+		return [ 'row' => $row, 'comment' => $comment, 'page' => $target ];
 	}
 
 	/** A 4x3 grey PNG (no image file in the repository). */
@@ -329,8 +334,8 @@ class BenchmarkFeeds extends Maintenance {
 	 */
 	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns, int $gapUs
 	): array {
-		// RecentChange::notifyEdit() sets the private mPage to the page PageUpdater hands it.
-		$setPage = Closure::bind( static function ( RecentChange $rc, WikiPage $page ): void {
+		// RecentChange::notifyEdit() and newLogEntry() set the private mPage to the page they are handed.
+		$setPage = Closure::bind( static function ( RecentChange $rc, PageReference $page ): void {
 			$rc->mPage = $page;
 		}, null, RecentChange::class );
 		$samples = array_fill_keys( array_keys( $rows ), [] );
@@ -355,12 +360,7 @@ class BenchmarkFeeds extends Maintenance {
 				$woken = $rows[$name][4] ?? false;
 				RcEmitFeed::wakeAfterResponse( !$woken );
 				$rc = RecentChange::newFromRow( $changes[$kind]['row'] );
-				if ( $kind === 'edit' ) {
-					$setPage( $rc, $this->page );
-				} else {
-					// A log row's page is the log entry's target Title.
-					$rc->getTitle();
-				}
+				$setPage( $rc, $changes[$kind]['page'] ?? $this->page );
 				$rc->getPerformerIdentity();
 				$actionComment = $changes[$kind]['comment'];
 				if ( $gapUs ) {

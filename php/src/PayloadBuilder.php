@@ -182,8 +182,8 @@ class PayloadBuilder {
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
-		if ( $parts & self::PART_REDIRECT && self::redirect( $page, $title, $type, $a['rc_log_type'] ?? null,
-			$a['rc_log_action'] ?? null )
+		if ( $parts & self::PART_REDIRECT && self::redirect( $page, $title, $type, (int)( $a['rc_cur_id'] ?? 0 ),
+			$a['rc_log_type'] ?? null, $a['rc_log_action'] ?? null )
 		) {
 			$flags |= self::FLAG_REDIRECT;
 		}
@@ -353,7 +353,8 @@ class PayloadBuilder {
 			return $payload;
 		}
 		if ( self::redirect( $rc->getPage(), $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ),
-			$rc->getAttribute( 'rc_log_type' ), $rc->getAttribute( 'rc_log_action' ) )
+			(int)$rc->getAttribute( 'rc_cur_id' ), $rc->getAttribute( 'rc_log_type' ),
+			$rc->getAttribute( 'rc_log_action' ) )
 		) {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
 		}
@@ -371,14 +372,17 @@ class PayloadBuilder {
 	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
 	 * @param int $type
+	 * @param int $pageId rc_cur_id
 	 * @param string|null $logType
 	 * @param string|null $logAction
 	 * @return bool
 	 */
-	private static function redirect( $page, Title $title, int $type, ?string $logType, ?string $logAction ): bool {
+	private static function redirect( $page, Title $title, int $type, int $pageId, ?string $logType,
+		?string $logAction
+	): bool {
 		return self::optional( self::PART_REDIRECT,
-			static function () use ( $page, $title, $type, $logType, $logAction ) {
-				return self::isRedirect( $page, $title, $type, $logType, $logAction ) ? '1' : '';
+			static function () use ( $page, $title, $type, $pageId, $logType, $logAction ) {
+				return self::isRedirect( $page, $title, $type, $pageId, $logType, $logAction ) ? '1' : '';
 			} ) === '1';
 	}
 
@@ -402,20 +406,26 @@ class PayloadBuilder {
 	 *   the Title object the log entry holds), so the page is looked up by name through PageStore: a known
 	 *   missing page from the LinkCache, else one indexed page query. Titles that cannot exist (Special:) are
 	 *   never redirects.
-	 * A page deletion's log row is never a redirect: the page is gone. Its LinkCache row can still be there:
-	 * outside a transaction round (maintenance scripts such as deleteBatch.php) DeletePage publishes the log
-	 * entry when its transaction commits, before its updates invalidate the cache.
+	 * A log row whose rc_cur_id is 0 is not a redirect: RecentChange::newLogEntry() took it from the target
+	 * (PageIdentity::getId()) when the entry was published, at the end of the logged action, and found no page
+	 * (blocks and rights changes of users without a user page, protection of a missing title, tag
+	 * management: no lookup needed). A page deletion's log row is never a redirect: the page is gone. Its
+	 * LinkCache row can still be there: outside a transaction round (maintenance scripts such as
+	 * deleteBatch.php) DeletePage publishes the log entry when its transaction commits, before its updates
+	 * invalidate the cache.
 	 *
 	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
 	 * @param int $type rc_type
+	 * @param int $pageId rc_cur_id
 	 * @param string|null $logType rc_log_type
 	 * @param string|null $logAction rc_log_action
 	 */
-	private static function isRedirect( $page, Title $title, int $type, ?string $logType, ?string $logAction
+	private static function isRedirect( $page, Title $title, int $type, int $pageId, ?string $logType,
+		?string $logAction
 	): bool {
-		if ( $type === self::RC_LOG && $logAction === 'delete'
-			&& ( $logType === 'delete' || $logType === 'suppress' )
+		if ( $type === self::RC_LOG && ( $pageId === 0
+			|| ( $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) ) )
 		) {
 			return false;
 		}
