@@ -45,9 +45,12 @@ pub const FLAG_PART_FAILED: u64 = 1 << 9;
 /// kept); the library strips the keys for core's packets.
 pub const FLAG_PARAMS_KEYED: u64 = 1 << 10;
 /// The library derives the API's log params from the stored params ([`api_log_params`]); the API params
-/// string is empty. Set only with [`FLAG_PARAMS_KEYED`].
+/// string is empty. Set only with [`FLAG_PARAMS_KEYED`] or [`FLAG_PARAMS_SERIALIZED`].
 pub const FLAG_API_PARAMS_IN_LIBRARY: u64 = 1 << 11;
-const KNOWN_FLAGS: u64 = (1 << 12) - 1;
+/// The log params string is `rc_params` exactly as stored (PHP's `serialize()` of an array); the library
+/// unserialises it as core does ([`crate::php_unserialize`]), then as with [`FLAG_PARAMS_KEYED`].
+pub const FLAG_PARAMS_SERIALIZED: u64 = 1 << 12;
+const KNOWN_FLAGS: u64 = (1 << 13) - 1;
 
 /// Why a payload was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,9 +285,13 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
     let mut part_failed = has(FLAG_PART_FAILED);
     let log = if change_type == ChangeType::Log {
         let (log_type, action) = (text(log_type), text(log_action));
-        let mut params_raw = json(params_raw, "log_params_raw")?;
         let mut params_api = json(params_api, "log_params_api")?;
-        if has(FLAG_PARAMS_KEYED) {
+        let mut params_raw = if has(FLAG_PARAMS_SERIALIZED) {
+            Some(stored_params(params_raw))
+        } else {
+            json(params_raw, "log_params_raw")?
+        };
+        if has(FLAG_PARAMS_KEYED) || has(FLAG_PARAMS_SERIALIZED) {
             if has(FLAG_API_PARAMS_IN_LIBRARY) {
                 params_api = params_raw
                     .as_ref()
@@ -331,6 +338,19 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
         part_failed,
         log,
         tags: tags(tag_list)?,
+    })
+}
+
+/// `rc_params` as RecentChange::parseParams() and MachineReadableRCFeedFormatter::getLine() read it: the
+/// unserialised array, or, where `unserialize()` fails, the legacy form: lines.
+fn stored_params(rc_params: &[u8]) -> serde_json::Value {
+    crate::php_unserialize::unserialize(rc_params).unwrap_or_else(|| {
+        serde_json::Value::Array(
+            rc_params
+                .split(|&b| b == b'\n')
+                .map(|line| serde_json::Value::String(text(line)))
+                .collect(),
+        )
     })
 }
 

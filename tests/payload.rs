@@ -293,3 +293,28 @@ fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
     assert!(event.part_failed);
     assert_eq!(event.log.unwrap().params_api, None);
 }
+
+#[test]
+fn serialized_params_are_read_as_core_reads_them() {
+    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_SERIALIZED};
+    let both = FLAG_PARAMS_SERIALIZED | FLAG_API_PARAMS_IN_LIBRARY;
+    // rc_params of the golden patrol row, as MediaWiki 1.39 stored it.
+    let stored = r#"a:3:{s:8:"4::curid";s:1:"4";s:9:"5::previd";s:1:"3";s:7:"6::auto";i:0;}"#;
+    let event = keyed("patrol", "patrol", stored, both);
+    let log = event.log.unwrap();
+    assert!(!event.part_failed);
+    assert_eq!(
+        log.params_raw,
+        Some(json!({"curid": "4", "previd": "3", "auto": 0}))
+    );
+    assert_eq!(
+        log.params_api.unwrap().to_string(),
+        r#"{"curid":4,"previd":3,"auto":false,"_element":"param","_type":"assoc"}"#
+    );
+    // What unserialize() refuses is a legacy newline list, as core reads it.
+    let event = keyed("move", "move", "a:Target\n1", FLAG_PARAMS_SERIALIZED);
+    assert_eq!(
+        event.log.unwrap().params_raw,
+        Some(json!(["a:Target", "1"]))
+    );
+}

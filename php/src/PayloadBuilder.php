@@ -132,6 +132,12 @@ class PayloadBuilder {
 	private const FLAG_PART_FAILED = 512;
 	private const FLAG_PARAMS_KEYED = 1024;
 	private const FLAG_API_PARAMS_IN_LIBRARY = 2048;
+	private const FLAG_PARAMS_SERIALIZED = 4096;
+	/**
+	 * serialize() tags the library does not unserialise (objects, references, enums, escaped strings); as a
+	 * plain search it also hits such text inside strings, which only costs the PHP path.
+	 */
+	private const NOT_LIBRARY_SERIALIZABLE = '/[OCrRES]:/';
 	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
 	private const FLAGS_OFFSET = 92;
 
@@ -210,12 +216,26 @@ class PayloadBuilder {
 			$logType = (string)( $a['rc_log_type'] ?? '' );
 			$logAction = (string)( $a['rc_log_action'] ?? '' );
 			$actionComment = (string)$actionComment;
-			$paramsRaw = self::logParams( $rc, $stored );
 			$paramsApi = '';
-			if ( $stored !== null ) {
-				$flags |= self::FLAG_PARAMS_KEYED;
+			$rcParams = $a['rc_params'] ?? '';
+			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
+			$stored = null;
+			// An array of scalars and arrays goes as stored: the library unserialises it. Block rows whose API
+			// params the library may format are read here: apiParamsInLibrary() looks at their duration.
+			if ( is_string( $rcParams ) && strncmp( $rcParams, 'a:', 2 ) === 0
+				&& !preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams )
+				&& !( $api && ( $logAction === 'block' || $logAction === 'reblock' ) )
+			) {
+				$paramsRaw = $rcParams;
+				$flags |= self::FLAG_PARAMS_SERIALIZED;
+				$stored = [];
+			} else {
+				$paramsRaw = self::logParams( $rc, $stored );
+				if ( $stored !== null ) {
+					$flags |= self::FLAG_PARAMS_KEYED;
+				}
 			}
-			if ( $parts & self::PART_API_PARAMS ) {
+			if ( $api ) {
 				if ( $stored !== null && self::apiParamsInLibrary( $logType, $logAction, $stored ) ) {
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
@@ -572,7 +592,7 @@ class PayloadBuilder {
 	 *
 	 * @param string $logType
 	 * @param string $logAction
-	 * @param array $stored The params as stored
+	 * @param array $stored The params as stored ([] when sent serialised: then never a block or reblock)
 	 * @return bool
 	 */
 	private static function apiParamsInLibrary( string $logType, string $logAction, array $stored ): bool {

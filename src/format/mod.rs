@@ -11,7 +11,7 @@ mod html_entities;
 pub mod irc;
 pub mod json;
 #[cfg(test)]
-mod php_oracle;
+pub(crate) mod php_oracle;
 mod php_value;
 mod rc_packet;
 mod urls;
