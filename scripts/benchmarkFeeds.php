@@ -165,9 +165,9 @@ class BenchmarkFeeds extends Maintenance {
 		$page = $services->getWikiPageFactory()->newFromTitle( $title );
 		$summaries = [ 'Start page', '/* History */ fix link to [[Swiss Federal Railways]] & add "ref"' ];
 		foreach ( $summaries as $i => $summary ) {
-			// Different text on every run, so that each save is a real edit.
+			// Different text on every save (a save of the same text is a null edit, with no recent change).
 			$text = "'''Zürich Hauptbahnhof''' is the largest railway station in Switzerland.\n" .
-				str_repeat( "More.\n", $i + mt_rand( 1, 99 ) );
+				str_repeat( "More.\n", $i + 1 ) . mt_rand();
 			$this->check( 'edit', $page->doUserEditContent( ContentHandler::makeContent( $text, $title ), $user,
 				$summary ) );
 		}

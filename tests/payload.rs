@@ -251,18 +251,9 @@ fn keyed(log_type: &str, action: &str, stored: &str, flags: u64) -> Event {
     decode(&replace_int(&payload, 11, flags_now | flags as i64)).unwrap()
 }
 
-#[test]
-fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
-    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_KEYED};
-    let both = FLAG_PARAMS_KEYED | FLAG_API_PARAMS_IN_LIBRARY;
-    // Stored as MediaWiki 1.39 stored a patrol (ids as digit strings), with what api.php and core's JSON
-    // feed printed for it (tests/goldens/cases-1.39.json, "patrol").
-    let event = keyed(
-        "patrol",
-        "patrol",
-        r#"{"4::curid":"4","5::previd":"3","6::auto":0}"#,
-        both,
-    );
+/// The golden patrol row (tests/goldens/cases-1.39.json, "patrol"): core's JSON feed and api.php printed these
+/// params for it.
+fn assert_golden_patrol(event: Event) {
     let log = event.log.unwrap();
     assert!(!event.part_failed);
     assert_eq!(
@@ -273,6 +264,19 @@ fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
         log.params_api.unwrap().to_string(),
         r#"{"curid":4,"previd":3,"auto":false,"_element":"param","_type":"assoc"}"#
     );
+}
+
+#[test]
+fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
+    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_KEYED};
+    let both = FLAG_PARAMS_KEYED | FLAG_API_PARAMS_IN_LIBRARY;
+    // The patrol's params as MediaWiki 1.39 stored them (ids as digit strings), unserialised by PHP.
+    assert_golden_patrol(keyed(
+        "patrol",
+        "patrol",
+        r#"{"4::curid":"4","5::previd":"3","6::auto":0}"#,
+        both,
+    ));
     // Keys stripped to 0, 1, ... in order make a list, as PHP's json_encode prints it; without flag 2048
     // the API params stay PHP's (here: none).
     let event = keyed(
@@ -300,17 +304,7 @@ fn serialized_params_are_read_as_core_reads_them() {
     let both = FLAG_PARAMS_SERIALIZED | FLAG_API_PARAMS_IN_LIBRARY;
     // rc_params of the golden patrol row, as MediaWiki 1.39 stored it.
     let stored = r#"a:3:{s:8:"4::curid";s:1:"4";s:9:"5::previd";s:1:"3";s:7:"6::auto";i:0;}"#;
-    let event = keyed("patrol", "patrol", stored, both);
-    let log = event.log.unwrap();
-    assert!(!event.part_failed);
-    assert_eq!(
-        log.params_raw,
-        Some(json!({"curid": "4", "previd": "3", "auto": 0}))
-    );
-    assert_eq!(
-        log.params_api.unwrap().to_string(),
-        r#"{"curid":4,"previd":3,"auto":false,"_element":"param","_type":"assoc"}"#
-    );
+    assert_golden_patrol(keyed("patrol", "patrol", stored, both));
     // What unserialize() refuses is a legacy newline list, as core reads it.
     let event = keyed("move", "move", "a:Target\n1", FLAG_PARAMS_SERIALIZED);
     assert_eq!(
