@@ -220,15 +220,16 @@ class PayloadBuilder {
 			$rcParams = $a['rc_params'] ?? '';
 			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
 			$stored = null;
-			// An array of scalars and arrays goes as stored: the library unserialises it. Block rows whose API
-			// params the library may format are read here: apiParamsInLibrary() looks at their duration.
+			// An array of scalars and arrays goes as stored: the library unserialises it. A block whose API
+			// params the library may format goes so only when its duration and restrictions can be seen in the
+			// string; otherwise it is read here for apiParamsInLibrary().
 			if ( is_string( $rcParams ) && strncmp( $rcParams, 'a:', 2 ) === 0
 				&& !preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams )
-				&& !( $api && ( $logAction === 'block' || $logAction === 'reblock' ) )
+				&& !( $api && ( $logAction === 'block' || $logAction === 'reblock' )
+					&& !self::blockParamsReadable( $rcParams ) )
 			) {
 				$paramsRaw = $rcParams;
 				$flags |= self::FLAG_PARAMS_SERIALIZED;
-				$stored = [];
 			} else {
 				$paramsRaw = self::logParams( $rc, $stored );
 				if ( $stored !== null ) {
@@ -236,7 +237,9 @@ class PayloadBuilder {
 				}
 			}
 			if ( $api ) {
-				if ( $stored !== null && self::apiParamsInLibrary( $logType, $logAction, $stored ) ) {
+				if ( ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
+					&& self::apiParamsInLibrary( $logType, $logAction, $stored )
+				) {
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
 					$paramsApi = self::apiLogParams( $a );
@@ -585,6 +588,24 @@ class PayloadBuilder {
 	}
 
 	/**
+	 * Whether a block's serialised params show what apiParamsInLibrary() checks, without unserialising them:
+	 * the duration first (as BlockUser stores it) and infinite or `<number> <unit>` in UTC, and no page
+	 * restrictions (a plain search: a `pages` key anywhere sends the row the slow way).
+	 *
+	 * @param string $rcParams
+	 * @return bool
+	 */
+	private static function blockParamsReadable( string $rcParams ): bool {
+		if ( strpos( $rcParams, 's:5:"pages";' ) !== false
+			|| !preg_match( '/^a:\d+:\{s:11:"5::duration";s:\d+:"([^"]*)";/', $rcParams, $m )
+		) {
+			return false;
+		}
+		return wfIsInfinity( $m[1] )
+			|| ( preg_match( self::DURATION, $m[1] ) && date_default_timezone_get() === 'UTC' );
+	}
+
+	/**
 	 * Whether the library derives the API's log params of this row itself (src/format/api_log_params.rs):
 	 * a log type whose core formatter it reproduces, still handled by that formatter ($wgLogActionsHandlers
 	 * not overridden), with nothing that needs the wiki. Block rows: a duration PHP's strtotime() reads the
@@ -592,10 +613,11 @@ class PayloadBuilder {
 	 *
 	 * @param string $logType
 	 * @param string $logAction
-	 * @param array $stored The params as stored ([] when sent serialised: then never a block or reblock)
+	 * @param array|null $stored The params as stored; null when sent serialised (a block then passed
+	 *  blockParamsReadable())
 	 * @return bool
 	 */
-	private static function apiParamsInLibrary( string $logType, string $logAction, array $stored ): bool {
+	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored ): bool {
 		$key = "$logType/$logAction";
 		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
 		if ( $formatter === null ) {
@@ -609,7 +631,7 @@ class PayloadBuilder {
 		if ( ( self::$logHandlers[$key] ?? null ) !== $formatter ) {
 			return false;
 		}
-		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' ) {
+		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' || $stored === null ) {
 			return true;
 		}
 		if ( isset( $stored[0] ) ) {
