@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench goldens fuzz \
+.PHONY: demo deps build test test-rust lint test-php e2e concurrency bench bench-143 goldens fuzz \
 	chroot-143 test-143 test-php-143 e2e-143 goldens-143 test-admin test-admin-143 install uninstall \
 	relay-deps test-relay bench-poll bench-catchup
 
@@ -43,6 +43,10 @@ test-php: build
 # Every benchmark (Rust criterion + flood, PHP core-vs-rcemit in a throwaway wiki) and the plot, into docs/bench/.
 bench:
 	bash scripts/bench.sh
+
+# The PHP benchmark on MediaWiki 1.43 (PHP 8.4) in the trixie chroot: docs/bench/php-notify-1.43.{txt,json}.
+bench-143:
+	ONLY=php-143 bash scripts/bench.sh
 
 # Regenerates tests/goldens/cases-1.39.json from a throwaway MediaWiki of the host (the oracle).
 goldens: deps

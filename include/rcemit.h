@@ -155,7 +155,7 @@ typedef struct rcemit_stats {
 } rcemit_stats;
 
 /**
- * Returns the library version as a static NUL-terminated string (e.g. "0.2.0"). Never NULL. The memory is
+ * Returns the library version as a static NUL-terminated string (e.g. "0.3.0"). Never NULL. The memory is
  * read-only and owned by the library: do not write to it or free it. (Declared `char *` rather than
  * `const char *` because PHP's FFI turns a `const char *` result into a PHP string, while the extension
  * reads it with `FFI::string()`.) Thread-safe.

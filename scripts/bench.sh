@@ -3,16 +3,19 @@
 #   1. Rust: formatters (criterion, per format, edit and log), emit (caller cost, sender throughput per
 #      format, event-to-datagram latency at 10,000 events/s), flood (1,000,000 emits at a dead receiver).
 #      Criterion runs with short warm-up and measurement times.
-#   2. PHP: scripts/benchmarkFeeds.php in a throwaway wiki (scripts/mkwiki.sh): one notify() of
+#   2. PHP: scripts/benchmarkFeeds.php in a throwaway wiki (scripts/bench-php.sh): one notify() of
 #      core's XML, JSON and IRC feeds against RcEmitFeed in each format, side by side in one process, each
-#      sample after GAP_US of idle time as a wiki worker pays it (a fresh RecentChange every time).
+#      sample after GAP_US of idle time as a wiki worker pays it (a fresh RecentChange every time); an edit
+#      and log rows of each kind (protect, move, block, delete, upload, rights).
 #   3. The plot: per-notify latency CDFs, core vs rcemit (gnuplot from Debian, installed here if missing).
 #
 # Usage: bash scripts/bench.sh        Environment: RUNS (PHP samples per row, default 2000), GAP_US (idle
 #        time before each PHP sample, default 500; 0 = back to back), HOST_RUNS (core's hostname row, default
-#        1000), ONLY=php|rust (one half), KEEP=1 (keep the wiki).
+#        1000), ONLY=php|rust (one half; php-143: the PHP half on MediaWiki 1.43 in the trixie chroot, as
+#        root, `make bench-143`), KEEP=1 (keep the wiki).
 # Writes docs/bench/: rust.txt (Rust output), php-notify.txt (the table), php-notify.json (table, machine,
-# date), php-notify-quantiles.tsv (the plot's data), php-notify-cdf.png (the plot). The raw PHP samples
+# date), php-notify-quantiles.tsv (the plot's data), php-notify-cdf.png (the plot); php-notify-1.43.* from
+# ONLY=php-143. The raw PHP samples
 # (row TAB ns) go to target/bench/php-notify-samples.tsv. Timings on a shared machine are noisy: compare the
 # ratios of one run, not absolute figures across runs.
 set -euo pipefail
@@ -24,12 +27,6 @@ GAP_US=${GAP_US:-500}
 HOST_RUNS=${HOST_RUNS:-1000}
 ONLY=${ONLY:-}
 FAILED=0
-WORK=$(mktemp -d /tmp/rcemit-bench.XXXXXX)
-cleanup() {
-  [ -x "$WORK/wiki/stop" ] && "$WORK/wiki/stop" || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "bench: wiki kept in $WORK/wiki" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Installing what is missing (gnuplot-nox for the plot) and building the release library"
@@ -41,7 +38,7 @@ fi
 mkdir -p "$OUT" "$RAW"
 cd "$REPO"
 
-if [ "$ONLY" != php ]; then
+if [ "$ONLY" != php ] && [ "$ONLY" != php-143 ]; then
   step "Rust benchmarks (output also in docs/bench/rust.txt)"
   : >"$OUT/rust.txt"
   for bench in "formatters -- --warm-up-time 1 --measurement-time 2" \
@@ -59,23 +56,18 @@ fi
 
 step "PHP: core's feeds vs RcEmitFeed in a throwaway wiki ($RUNS samples per row, $GAP_US µs idle before each)"
 cargo build --release --quiet
-# A private copy, so that another build replacing target/release/librcemit.so cannot disturb the run.
-mkdir -p "$WORK/lib"
-cp target/release/librcemit.so include/rcemit.h "$WORK/lib/"
-"$REPO/scripts/mkwiki.sh" "$WORK/wiki" >/dev/null
-# No feeds in \$wgRCFeeds: each row notifies only its own feeds, so a single json row does not pay for the
-# API log params an xmlrc feed elsewhere in the wiki would need (the three-feed row includes xmlrc).
-cat >>"$WORK/wiki/extra.php" <<PHP
-wfLoadExtension( 'RcEmit', '$REPO/php/extension.json' );
-\$wgRcEmitLibraryPath = '$WORK/lib/librcemit.so';
-\$wgRcEmitHeaderPath = '$WORK/lib/rcemit.h';
-PHP
-# opcache on, as under PHP-FPM; warnings neither displayed nor logged (core's hostname row raises one per
-# notify, and terminal output inside the timed region would measure the terminal).
-MW_CONFIG_FILE="$WORK/wiki/LocalSettings.php" php -d opcache.enable_cli=1 -d display_errors=0 -d log_errors=0 \
-  scripts/benchmarkFeeds.php --runs="$RUNS" --gap-us="$GAP_US" --host-runs="$HOST_RUNS" \
-  --samples="$RAW/php-notify-samples.tsv" --quantiles="$OUT/php-notify-quantiles.tsv" \
-  --summary="$OUT/php-notify.json" | tee "$OUT/php-notify.txt"
+# A private copy, so that another build replacing target/release/librcemit.so cannot disturb the run (inside
+# the checkout: the trixie chroot sees only the checkout).
+mkdir -p "$RAW/lib"
+cp target/release/librcemit.so include/rcemit.h "$RAW/lib/"
+if [ "$ONLY" = php-143 ]; then
+  # MediaWiki 1.43 (PHP 8.4) in the trixie chroot; no plot.
+  bash "$REPO/scripts/trixie-chroot.sh" build
+  bash "$REPO/scripts/trixie-chroot.sh" run env RUNS="$RUNS" GAP_US="$GAP_US" HOST_RUNS="$HOST_RUNS" \
+    bash scripts/bench-php.sh "$RAW/lib"
+  exit "$FAILED"
+fi
+RUNS=$RUNS GAP_US=$GAP_US HOST_RUNS=$HOST_RUNS bash "$REPO/scripts/bench-php.sh" "$RAW/lib"
 
 step "Plot: docs/bench/php-notify-cdf.png"
 gnuplot <<GP

@@ -19,10 +19,14 @@
  * Fairness:
  * - Each sample gets its own RecentChange (RecentChange::newFromRow() of the change's row, made before the
  *   clock starts), so RcEmitFeed's per-change payload cache never carries over from another sample: each
- *   sample is one change. Warmed identically for every row, outside the clock: getTitle() and
- *   getPerformerIdentity(), because a real save hands notifyEdit()/newLogEntry() the page and the performer
- *   it already holds; the page row itself is in the process's LinkCache, as WikiPage::updateRevisionOn()
- *   leaves it during a save (this script made the change itself, and the warm-up rounds read it).
+ *   sample is one change. It holds what a saving request hands it, for every row alike: an edit's page is
+ *   the WikiPage this script saved it with (PageUpdater hands notifyEdit() its WikiPage), a log row's is
+ *   the log entry's target Title with its text computed (ManualLogEntry::getRecentChange() formats the IRC
+ *   action comment from it first), and getPerformerIdentity() is resolved; the page row itself is in the
+ *   process's LinkCache, as WikiPage::updateRevisionOn() leaves it during a save (this script made the
+ *   changes itself, and the warm-up rounds read them).
+ * - Log rows: 'log' is a protection; 'log move', 'log block', ... one change of each kind whose API log
+ *   params differ, each made here by MediaWiki's own code.
  * - Each round starts with rcemit_flush(), which waits until rcemit's sender thread is idle. Within a round
  *   the sender needs a few µs per event while the other rows take far longer, so an RcEmit notify normally
  *   finds the sender asleep and pays for waking it, as in a wiki where edits are far apart. (A flush before
@@ -35,6 +39,7 @@
 
 namespace MediaWiki\Extension\RcEmit\Maintenance;
 
+use Closure;
 use ContentHandler;
 use DatabaseLogEntry;
 use IRCColourfulRCFeedFormatter;
@@ -43,10 +48,15 @@ use Maintenance;
 use MediaWiki\Extension\RcEmit\MediaWikiCompat;
 use MediaWiki\Extension\RcEmit\RcEmitFeed;
 use MediaWiki\MediaWikiServices;
+use MediaWiki\Page\PageReference;
+use MWFileProps;
 use RCFeed;
 use RecentChange;
+use RequestContext;
+use StatusValue;
 use Title;
 use User;
+use WikiPage;
 use XMLRCFeedFormatter;
 
 $IP = getenv( 'MW_INSTALL_PATH' );
@@ -57,6 +67,9 @@ if ( $IP === false ) {
 require_once "$IP/maintenance/Maintenance.php";
 
 class BenchmarkFeeds extends Maintenance {
+	/** @var WikiPage The edited page, as the saving request holds it */
+	private $page;
+
 	/** Unresolvable by definition (RFC 2606), so no answer can ever make the hostname rows cheap. */
 	private const BAD_HOST = 'rcemit-bench.invalid';
 
@@ -138,51 +151,116 @@ class BenchmarkFeeds extends Maintenance {
 	}
 
 	/**
-	 * An edit and a protection of one page, made here so that this process holds the page in its LinkCache
-	 * as a saving request does.
+	 * The changes the rows notify about, each made here by MediaWiki itself, so that this process holds the
+	 * pages in its LinkCache as a saving request does: an edit, then one log row of each kind whose API log
+	 * params differ (protect, move, block, delete, upload, rights; kind 'log' is the protection).
 	 *
-	 * @return array<string,array{row:object,comment:?string}> 'edit' and 'log'
+	 * @return array<string,array{row:object,comment:?string}> By kind
 	 */
 	private function makeChanges(): array {
 		$services = MediaWikiServices::getInstance();
 		$user = User::newSystemUser( 'RcEmit benchmark', [ 'steal' => true ] );
+		$services->getUserGroupManager()->addUserToGroup( $user, 'bureaucrat' );
 		$title = Title::newFromText( 'Zürich Hauptbahnhof' );
 		$page = $services->getWikiPageFactory()->newFromTitle( $title );
 		$summaries = [ 'Start page', '/* History */ fix link to [[Swiss Federal Railways]] & add "ref"' ];
 		foreach ( $summaries as $i => $summary ) {
-			// Different text on every run, so that each save is a real edit.
+			// Different text on every save (a save of the same text is a null edit, with no recent change).
 			$text = "'''Zürich Hauptbahnhof''' is the largest railway station in Switzerland.\n" .
-				str_repeat( "More.\n", $i + mt_rand( 1, 99 ) );
-			$status = $page->doUserEditContent( ContentHandler::makeContent( $text, $title ), $user, $summary );
-			if ( !$status->isOK() ) {
-				$this->fatalError( 'edit failed: ' . $status->getWikiText() );
-			}
+				str_repeat( "More.\n", $i + 1 ) . mt_rand();
+			$this->check( 'edit', $page->doUserEditContent( ContentHandler::makeContent( $text, $title ), $user,
+				$summary ) );
 		}
-		$cascade = false;
-		$status = $page->doUpdateRestrictions( [ 'edit' => 'sysop', 'move' => 'sysop' ],
-			[ 'edit' => 'infinity', 'move' => '20300101000000' ], $cascade, 'Persistent vandalism', $user );
-		if ( !$status->isOK() ) {
-			$this->fatalError( 'protection failed: ' . $status->getWikiText() );
-		}
+		// What a saving request hands RecentChange::notifyEdit(): PageUpdater's WikiPage, just updated.
+		$this->page = $page;
+		$changes = [ 'edit' => $this->change( RC_EDIT, null ) ];
 
+		$cascade = false;
+		$this->check( 'protect', $page->doUpdateRestrictions( [ 'edit' => 'sysop', 'move' => 'sysop' ],
+			[ 'edit' => 'infinity', 'move' => '20300101000000' ], $cascade, 'Persistent vandalism', $user ) );
+		$changes['log'] = $this->change( RC_LOG, 'protect' );
+
+		$suffix = mt_rand();
+		$factory = $services->getWikiPageFactory();
+		$from = Title::newFromText( "Bahnhof Enge $suffix" );
+		$this->check( 'move source', $factory->newFromTitle( $from )->doUserEditContent(
+			ContentHandler::makeContent( 'Station.', $from ), $user, 'new' ) );
+		$this->check( 'move', $services->getMovePageFactory()
+			->newMovePage( $from, Title::newFromText( "Zürich Enge $suffix" ) )->move( $user, 'Official name' ) );
+		$changes['move'] = $this->change( RC_LOG, 'move' );
+
+		$this->check( 'block', $services->getBlockUserFactory()->newBlockUser( '192.0.2.' . mt_rand( 1, 254 ),
+			$user, '1 week', 'Vandalism', [ 'isCreateAccountBlocked' => true ] )->placeBlockUnsafe() );
+		$changes['block'] = $this->change( RC_LOG, 'block' );
+
+		$doomed = $factory->newFromTitle( Title::newFromText( "Gleis 55 $suffix" ) );
+		$this->check( 'delete source', $doomed->doUserEditContent(
+			ContentHandler::makeContent( 'Never built.', $doomed->getTitle() ), $user, 'new' ) );
+		$this->check( 'delete', $services->getDeletePageFactory()->newDeletePage( $doomed, $user )
+			->deleteUnsafe( 'Hoax' ) );
+		$changes['delete'] = $this->change( RC_LOG, 'delete' );
+
+		$png = tempnam( wfTempDir(), 'rcemit-bench' );
+		file_put_contents( $png, self::png() );
+		$file = $services->getRepoGroup()->getLocalRepo()->newFile( "Station $suffix.png" );
+		$props = ( new MWFileProps( $services->getMimeAnalyzer() ) )->getPropsFromPath( $png, true );
+		$this->check( 'upload', $file->upload( $png, 'Photo of the hall', 'A photo.', 0, $props, false, $user ) );
+		unlink( $png );
+		$changes['upload'] = $this->change( RC_LOG, 'upload' );
+
+		// Special:UserRights' own method, run by a bureaucrat.
+		$target = User::newSystemUser( "RcEmit admin $suffix", [ 'steal' => true ] );
+		RequestContext::getMain()->setUser( $user );
+		$rights = $services->getSpecialPageFactory()->getPage( 'Userrights' );
+		$rights->setContext( RequestContext::getMain() );
+		$rights->doSaveUserGroups( $target, [ 'sysop' ], [], 'Elected' );
+		$changes['rights'] = $this->change( RC_LOG, 'rights' );
+		return $changes;
+	}
+
+	/**
+	 * @param string $what
+	 * @param StatusValue $status
+	 */
+	private function check( string $what, $status ): void {
+		if ( !$status->isOK() ) {
+			$this->fatalError( "$what failed: " . $status );
+		}
+	}
+
+	/**
+	 * The newest recentchanges row of a type (and log type), and for a log row what a saving request hands
+	 * RecentChange: the IRC action comment (mExtra['actionCommentIRC']) and the log entry's target Title,
+	 * whose text computing that comment has computed (ManualLogEntry::getRecentChange()).
+	 *
+	 * @return array{row:object,comment:?string,page:?Title}
+	 */
+	private function change( int $type, ?string $logType ): array {
 		$dbr = $this->getDB( DB_PRIMARY );
 		$query = RecentChange::getQueryInfo();
-		$changes = [];
-		foreach ( [ 'edit' => RC_EDIT, 'log' => RC_LOG ] as $kind => $type ) {
-			$row = $dbr->selectRow( $query['tables'], $query['fields'], [ 'rc_type' => $type ], __METHOD__,
-				[ 'ORDER BY' => 'rc_id DESC' ], $query['joins'] );
-			if ( !$row ) {
-				$this->fatalError( "no $kind row in recentchanges" );
-			}
-			$comment = null;
-			if ( $type === RC_LOG ) {
-				// What the saving request hands notify() for a log row (mExtra['actionCommentIRC']).
-				$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
-				$comment = MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment();
-			}
-			$changes[$kind] = [ 'row' => $row, 'comment' => $comment ];
+		$conds = [ 'rc_type' => $type ] + ( $logType ? [ 'rc_log_type' => $logType ] : [] );
+		$row = $dbr->selectRow( $query['tables'], $query['fields'], $conds, __METHOD__,
+			[ 'ORDER BY' => 'rc_id DESC' ], $query['joins'] );
+		if ( !$row ) {
+			$this->fatalError( 'no ' . ( $logType ?? 'edit' ) . ' row in recentchanges' );
 		}
-		return $changes;
+		$comment = $target = null;
+		if ( $type === RC_LOG ) {
+			$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
+			$comment = MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment();
+			$target = Title::castFromLinkTarget( $entry->getTarget() );
+			$target->getPrefixedText();
+		}
+		return [ 'row' => $row, 'comment' => $comment, 'page' => $target ];
+	}
+
+	/** A 4x3 grey PNG (no image file in the repository). */
+	private static function png(): string {
+		$chunk = static function ( string $kind, string $data ): string {
+			return pack( 'N', strlen( $data ) ) . $kind . $data . pack( 'N', crc32( $kind . $data ) );
+		};
+		return "\x89PNG\r\n\x1a\n" . $chunk( 'IHDR', pack( 'NNCCCCC', 4, 3, 8, 0, 0, 0, 0 ) ) .
+			$chunk( 'IDAT', gzcompress( str_repeat( "\0" . str_repeat( "\x80", 4 ), 3 ) ) ) . $chunk( 'IEND', '' );
 	}
 
 	/**
@@ -216,6 +294,15 @@ class BenchmarkFeeds extends Maintenance {
 					$rcemit( 'json', $uri ), $rcemit( 'irc', $uri ) ] ],
 			];
 		}
+		// One row per log type whose API log params differ ('log' above is the protection).
+		foreach ( [ 'move', 'block', 'delete', 'upload', 'rights' ] as $kind ) {
+			$coreXml = "core xml log $kind";
+			$rows += [
+				$coreXml => [ $kind, $coreXml, null, [ $core( XMLRCFeedFormatter::class, $uri ) ] ],
+				"rcemit xmlrc log $kind" => [ $kind, $coreXml, $coreXml, [ $rcemit( 'xmlrc', $uri ) ] ],
+				"rcemit json log $kind" => [ $kind, $coreXml, $coreXml, [ $rcemit( 'json', $uri ) ] ],
+			];
+		}
 		// The same feed woken on every change (the CLI's way, and every SAPI's before 0.2): what waking the
 		// sender costs on the request path.
 		foreach ( [ 'edit', 'log' ] as $kind ) {
@@ -247,6 +334,10 @@ class BenchmarkFeeds extends Maintenance {
 	 */
 	private function measure( array $rows, array $changes, $library, int $runs, int $hostRuns, int $gapUs
 	): array {
+		// RecentChange::notifyEdit() and newLogEntry() set the private mPage to the page they are handed.
+		$setPage = Closure::bind( static function ( RecentChange $rc, PageReference $page ): void {
+			$rc->mPage = $page;
+		}, null, RecentChange::class );
 		$samples = array_fill_keys( array_keys( $rows ), [] );
 		$after = $samples;
 		$names = array_keys( $rows );
@@ -269,7 +360,7 @@ class BenchmarkFeeds extends Maintenance {
 				$woken = $rows[$name][4] ?? false;
 				RcEmitFeed::wakeAfterResponse( !$woken );
 				$rc = RecentChange::newFromRow( $changes[$kind]['row'] );
-				$rc->getTitle();
+				$setPage( $rc, $changes[$kind]['page'] ?? $this->page );
 				$rc->getPerformerIdentity();
 				$actionComment = $changes[$kind]['comment'];
 				if ( $gapUs ) {

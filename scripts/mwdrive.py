@@ -350,6 +350,21 @@ def actions(run):
          lambda: run.mw("deleteBatch.php", "-u", "Admin", "-r", "cli cleanup", stdin="CLI Redirect\n"))
     step("move over a redirect", lambda: a.call(action="move", **{"from": "Golden Moved"}, to="Golden Page",
                                                 reason="back", movetalk="1", token=a.token()))
+    # Log rows whose API params the library derives: protect/modify, a month-long block (calendar months, as
+    # PHP's strtotime adds them), upload/revert.
+    step("protection change", lambda: a.call(action="protect", title="Rollback Target",
+                                             protections="edit=autoconfirmed", expiry="1 month",
+                                             reason="less strict", token=a.token()))
+    step("block for a month", lambda: a.call(action="block", user="203.0.113.9", expiry="1 month",
+                                             reason="persistent", token=a.token()))
+
+    def revert_file():
+        pages = a.call(action="query", titles="File:Golden Test.png", prop="imageinfo", iiprop="archivename",
+                       iilimit=2)["query"]["pages"]
+        archive = pages[0]["imageinfo"][1]["archivename"]
+        a.call(action="filerevert", filename="Golden Test.png", archivename=archive, comment="back to v1",
+               token=a.token())
+    step("file revert", revert_file)
     step("long multibyte summary", lambda: edit(a, "Ünïcödé 日本語 ☃", appendtext=" more",
                                                 summary="Ü" * 300))
 

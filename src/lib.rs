@@ -11,6 +11,7 @@ pub mod ffi;
 pub mod format;
 pub mod once;
 pub mod payload;
+mod php_unserialize;
 pub mod sender;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]

@@ -1,4 +1,4 @@
-//! The wire encoding PHP hands to Rust for one recent change (payload version 2), specified in
+//! The wire encoding PHP hands to Rust for one recent change (payload version 3), specified in
 //! docs/payload.md: a magic and version byte, twelve little-endian 64-bit integers (ids, lengths, flags) and
 //! fourteen length-prefixed strings. PHP builds it with a single `pack()` call and no escaping, so it costs well
 //! under a microsecond on the request thread.
@@ -10,11 +10,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::event::{days_from_civil, ChangeType, Event, LogInfo, Patrolled};
+use crate::format::api_log_params;
 
 /// First three bytes of every payload.
 pub const MAGIC: &[u8; 3] = b"RCE";
 /// The payload version this library decodes (the fourth byte).
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Number of 64-bit integers after the magic.
 pub const INT_COUNT: usize = 12;
 /// Number of length-prefixed strings after the integers.
@@ -40,7 +41,16 @@ pub const FLAG_HAS_NOTIFY_URL: u64 = 1 << 7;
 pub const FLAG_HAS_TITLE_URL: u64 = 1 << 8;
 /// PHP failed to compute an optional part this payload should carry; it is sent without it.
 pub const FLAG_PART_FAILED: u64 = 1 << 9;
-const KNOWN_FLAGS: u64 = (1 << 10) - 1;
+/// The log params string holds the params as stored (`rc_params` unserialised, keys such as `4::target`
+/// kept); the library strips the keys for core's packets.
+pub const FLAG_PARAMS_KEYED: u64 = 1 << 10;
+/// The library derives the API's log params from the stored params ([`api_log_params`]); the API params
+/// string is empty. Set only with [`FLAG_PARAMS_KEYED`] or [`FLAG_PARAMS_SERIALIZED`].
+pub const FLAG_API_PARAMS_IN_LIBRARY: u64 = 1 << 11;
+/// The log params string is `rc_params` exactly as stored (PHP's `serialize()` of an array); the library
+/// unserialises it as core does ([`crate::php_unserialize`]), then as with [`FLAG_PARAMS_KEYED`].
+pub const FLAG_PARAMS_SERIALIZED: u64 = 1 << 12;
+const KNOWN_FLAGS: u64 = (1 << 13) - 1;
 
 /// Why a payload was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,13 +282,31 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
     let timestamp = parse_ts_mw(timestamp).ok_or(DecodeError::BadTimestamp)?;
     let has = |flag: u64| flags & flag != 0;
 
+    let mut part_failed = has(FLAG_PART_FAILED);
     let log = if change_type == ChangeType::Log {
+        let (log_type, action) = (text(log_type), text(log_action));
+        let mut params_api = json(params_api, "log_params_api")?;
+        let mut params_raw = if has(FLAG_PARAMS_SERIALIZED) {
+            Some(stored_params(params_raw))
+        } else {
+            json(params_raw, "log_params_raw")?
+        };
+        if has(FLAG_PARAMS_KEYED) || has(FLAG_PARAMS_SERIALIZED) {
+            if has(FLAG_API_PARAMS_IN_LIBRARY) {
+                params_api = params_raw
+                    .as_ref()
+                    .and_then(|keyed| api_log_params::api(&log_type, &action, keyed, timestamp));
+                // PHP asked for what this library cannot do: sent without, counted.
+                part_failed |= params_api.is_none();
+            }
+            params_raw = params_raw.as_ref().map(strip_keys);
+        }
         Some(LogInfo {
             id: log_id as i64,
-            log_type: text(log_type),
-            action: text(log_action),
-            params_raw: json(params_raw, "log_params_raw")?,
-            params_api: json(params_api, "log_params_api")?,
+            log_type,
+            action,
+            params_raw,
+            params_api,
             action_comment: text(action_comment),
         })
     } else {
@@ -307,10 +335,46 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
         sha1: has(FLAG_HAS_SHA1).then(|| text(sha1)),
         notify_url: has(FLAG_HAS_NOTIFY_URL).then(|| text(notify_url)),
         title_url: has(FLAG_HAS_TITLE_URL).then(|| text(title_url)),
-        part_failed: has(FLAG_PART_FAILED),
+        part_failed,
         log,
         tags: tags(tag_list)?,
     })
+}
+
+/// `rc_params` as RecentChange::parseParams() and MachineReadableRCFeedFormatter::getLine() read it: the
+/// unserialised array, or, where `unserialize()` fails, the legacy form: lines.
+fn stored_params(rc_params: &[u8]) -> serde_json::Value {
+    crate::php_unserialize::unserialize(rc_params).unwrap_or_else(|| {
+        serde_json::Value::Array(
+            rc_params
+                .split(|&b| b == b'\n')
+                .map(|line| serde_json::Value::String(text(line)))
+                .collect(),
+        )
+    })
+}
+
+/// Core's `log_params` (MachineReadableRCFeedFormatter::getLine()) from the params as stored: a key with a
+/// colon loses everything up to its last part (`4::target` -> `target`, `4:title:target` -> `target`), and
+/// the array prints as PHP's `json_encode()` does (a list when its keys are 0, 1, ... in order).
+fn strip_keys(keyed: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let Value::Object(map) = keyed else {
+        return keyed.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        let key = if key.contains(':') {
+            key.splitn(3, ':').nth(2).unwrap_or("").to_owned()
+        } else {
+            key.clone()
+        };
+        out.insert(key, value.clone());
+    }
+    if out.keys().enumerate().all(|(i, k)| *k == i.to_string()) {
+        return Value::Array(out.into_iter().map(|(_, v)| v).collect());
+    }
+    Value::Object(out)
 }
 
 /// Encodes an [`Event`] the way the PHP side does; used by tests, benchmarks and the command-line tool.

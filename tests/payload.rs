@@ -1,4 +1,4 @@
-//! Payload v1 decoding: round trips and every kind of malformed input.
+//! Payload v3 decoding: round trips and every kind of malformed input.
 
 use rcemit::event::{ChangeType, Event, LogInfo};
 use rcemit::payload::{decode, encode, DecodeError, INT_COUNT, STRING_COUNT};
@@ -105,7 +105,7 @@ fn header_errors_are_named() {
     let mut wrong_magic = payload.clone();
     wrong_magic[0] = b'X';
     assert_eq!(decode(&wrong_magic), Err(DecodeError::BadMagic));
-    for other in [1, 3] {
+    for other in [2, 4] {
         let mut other_version = payload.clone();
         other_version[3] = other;
         assert_eq!(
@@ -199,7 +199,7 @@ fn empty_fields_decode() {
     event.comment.clear();
     assert_eq!(decode(&encode(&event)).unwrap(), event);
     let all_empty: Vec<u8> = {
-        let mut p = b"RCE\x02".to_vec();
+        let mut p = b"RCE\x03".to_vec();
         p.extend(std::iter::repeat_n(0u8, 8 * INT_COUNT));
         for _ in 0..STRING_COUNT {
             p.extend_from_slice(&0u32.to_le_bytes());
@@ -235,4 +235,80 @@ fn arbitrary_bytes_never_panic() {
         p[at] = (state >> 32) as u8;
         let _ = decode(&p);
     }
+}
+
+/// A log payload whose params field holds `stored` (the params as stored) with `flags` added.
+fn keyed(log_type: &str, action: &str, stored: &str, flags: u64) -> Event {
+    let mut event = log_event();
+    event.part_failed = false;
+    let info = event.log.as_mut().unwrap();
+    info.log_type = log_type.into();
+    info.action = action.into();
+    info.params_raw = None;
+    info.params_api = None;
+    let payload = replace_string(&encode(&event), 7, stored.as_bytes());
+    let flags_now = i64::from_le_bytes(payload[4 + 8 * 11..4 + 8 * 12].try_into().unwrap());
+    decode(&replace_int(&payload, 11, flags_now | flags as i64)).unwrap()
+}
+
+/// The golden patrol row (tests/goldens/cases-1.39.json, "patrol"): core's JSON feed and api.php printed these
+/// params for it.
+fn assert_golden_patrol(event: Event) {
+    let log = event.log.unwrap();
+    assert!(!event.part_failed);
+    assert_eq!(
+        log.params_raw,
+        Some(json!({"curid": "4", "previd": "3", "auto": 0}))
+    );
+    assert_eq!(
+        log.params_api.unwrap().to_string(),
+        r#"{"curid":4,"previd":3,"auto":false,"_element":"param","_type":"assoc"}"#
+    );
+}
+
+#[test]
+fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
+    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_KEYED};
+    let both = FLAG_PARAMS_KEYED | FLAG_API_PARAMS_IN_LIBRARY;
+    // The patrol's params as MediaWiki 1.39 stored them (ids as digit strings), unserialised by PHP.
+    assert_golden_patrol(keyed(
+        "patrol",
+        "patrol",
+        r#"{"4::curid":"4","5::previd":"3","6::auto":0}"#,
+        both,
+    ));
+    // Keys stripped to 0, 1, ... in order make a list, as PHP's json_encode prints it; without flag 2048
+    // the API params stay PHP's (here: none).
+    let event = keyed(
+        "someext",
+        "act",
+        r#"{"4::0":1,"5::1":2}"#,
+        FLAG_PARAMS_KEYED,
+    );
+    assert_eq!(event.log.as_ref().unwrap().params_raw, Some(json!([1, 2])));
+    assert_eq!(event.log.unwrap().params_api, None);
+    // A type the library does not know, flagged anyway: sent without, counted.
+    let event = keyed(
+        "move",
+        "move",
+        r#"{"4::target":"A","5::noredir":"0"}"#,
+        both,
+    );
+    assert!(event.part_failed);
+    assert_eq!(event.log.unwrap().params_api, None);
+}
+
+#[test]
+fn serialized_params_are_read_as_core_reads_them() {
+    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_SERIALIZED};
+    let both = FLAG_PARAMS_SERIALIZED | FLAG_API_PARAMS_IN_LIBRARY;
+    // rc_params of the golden patrol row, as MediaWiki 1.39 stored it.
+    let stored = r#"a:3:{s:8:"4::curid";s:1:"4";s:9:"5::previd";s:1:"3";s:7:"6::auto";i:0;}"#;
+    assert_golden_patrol(keyed("patrol", "patrol", stored, both));
+    // What unserialize() refuses is a legacy newline list, as core reads it.
+    let event = keyed("move", "move", "a:Target\n1", FLAG_PARAMS_SERIALIZED);
+    assert_eq!(
+        event.log.unwrap().params_raw,
+        Some(json!(["a:Target", "1"]))
+    );
 }

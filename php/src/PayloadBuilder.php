@@ -16,9 +16,10 @@ use RecentChange;
 use Title;
 use TitleValue;
 use Throwable;
+use WikiPage;
 
 /**
- * Turns a RecentChange into rcemit's payload v2 (layout: docs/payload.md in the rcemit repository).
+ * Turns a RecentChange into rcemit's payload v3 (layout: docs/payload.md in the rcemit repository).
  *
  * Runs inside the save request, so the edit path is one pack() call over attributes RecentChange::save() has
  * already set: no JSON, no database query, no message formatting. Where each field comes from (MW 1.39):
@@ -29,11 +30,12 @@ use Throwable;
  * - title: $rc->getTitle()->getPrefixedText(), as core's packets and the API print it.
  * - user: rc_user_text; comment: rc_comment as given to the RecentChange (core's json/xml packets use it).
  * - tags: given by the caller (the TagCache, filled by TagCapture during save(); no query).
- * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the raw params as
- *   MachineReadableRCFeedFormatter builds them.
+ * - log rows only: rc_log_type, rc_log_action, the IRC action comment given to notify(), the params as
+ *   stored (rc_params unserialised, keys kept; see logParams()).
  * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
  * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect();
- * - log rows: LogFormatter::formatParametersForApi() as the API's `logparams`;
+ * - log rows: the API's `logparams`, which the library derives from the stored params for core's log types
+ *   (see apiParamsInLibrary()); for others LogFormatter::formatParametersForApi() here;
  * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
  *   sha1() and parsedComment().
  * MediaWiki's own URLs, only where a hook handler may change what the library would compute (PART_*_URL):
@@ -69,6 +71,52 @@ class PayloadBuilder {
 		self::PART_TITLE_URL => 'title_url',
 	];
 
+	/**
+	 * The log types whose API params the library derives (src/format/api_log_params.rs), with the formatter
+	 * core registers for each in $wgLogActionsHandlers (the same on 1.39 and 1.43).
+	 */
+	private const LIBRARY_LOG_FORMATTERS = [
+		'managetags/create' => 'LogFormatter',
+		'managetags/delete' => 'LogFormatter',
+		'managetags/activate' => 'LogFormatter',
+		'managetags/deactivate' => 'LogFormatter',
+		'contentmodel/change' => 'ContentModelLogFormatter',
+		'contentmodel/new' => 'ContentModelLogFormatter',
+		'newusers/newusers' => 'NewUsersLogFormatter',
+		'newusers/create' => 'NewUsersLogFormatter',
+		'newusers/create2' => 'NewUsersLogFormatter',
+		'newusers/byemail' => 'NewUsersLogFormatter',
+		'newusers/autocreate' => 'NewUsersLogFormatter',
+		'protect/protect' => 'ProtectLogFormatter',
+		'protect/modify' => 'ProtectLogFormatter',
+		'protect/unprotect' => 'ProtectLogFormatter',
+		'delete/delete' => 'DeleteLogFormatter',
+		'delete/delete_redir' => 'DeleteLogFormatter',
+		'delete/delete_redir2' => 'DeleteLogFormatter',
+		'delete/restore' => 'DeleteLogFormatter',
+		'delete/revision' => 'DeleteLogFormatter',
+		'delete/event' => 'DeleteLogFormatter',
+		'suppress/delete' => 'DeleteLogFormatter',
+		'suppress/revision' => 'DeleteLogFormatter',
+		'suppress/event' => 'DeleteLogFormatter',
+		'upload/upload' => 'UploadLogFormatter',
+		'upload/overwrite' => 'UploadLogFormatter',
+		'upload/revert' => 'UploadLogFormatter',
+		'rights/rights' => 'RightsLogFormatter',
+		'rights/autopromote' => 'RightsLogFormatter',
+		'patrol/patrol' => 'PatrolLogFormatter',
+		'patrol/autopatrol' => 'PatrolLogFormatter',
+		'block/block' => 'BlockLogFormatter',
+		'block/reblock' => 'BlockLogFormatter',
+		'block/unblock' => 'BlockLogFormatter',
+		'suppress/block' => 'BlockLogFormatter',
+		'suppress/reblock' => 'BlockLogFormatter',
+	];
+	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
+	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
+
+	private const RC_EDIT = 0;
+	private const RC_NEW = 1;
 	private const RC_LOG = 3;
 	private const RC_CATEGORIZE = 6;
 
@@ -82,6 +130,14 @@ class PayloadBuilder {
 	private const FLAG_HAS_NOTIFY_URL = 128;
 	private const FLAG_HAS_TITLE_URL = 256;
 	private const FLAG_PART_FAILED = 512;
+	private const FLAG_PARAMS_KEYED = 1024;
+	private const FLAG_API_PARAMS_IN_LIBRARY = 2048;
+	private const FLAG_PARAMS_SERIALIZED = 4096;
+	/**
+	 * serialize() tags the library does not unserialise (objects, references, enums, escaped strings); as a
+	 * plain search it also hits such text inside strings, which only costs the PHP path.
+	 */
+	private const NOT_LIBRARY_SERIALIZABLE = '/[OCrRES]:/';
 	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
 	private const FLAGS_OFFSET = 92;
 
@@ -89,6 +145,10 @@ class PayloadBuilder {
 	private static $services = null;
 	/** @var LinkCache|null */
 	private static $linkCache = null;
+	/** @var MediaWikiServices|null The container $logHandlers came from */
+	private static $logHandlersFrom = null;
+	/** @var array $wgLogActionsHandlers */
+	private static $logHandlers = [];
 	/** @var array<string,Throwable> Failures of optional parts in the last build() or withRedirect(), by part */
 	private static $failures = [];
 
@@ -113,17 +173,23 @@ class PayloadBuilder {
 		$a = $rc->getAttributes();
 		$rcId = (int)( $a['rc_id'] ?? 0 );
 		$type = (int)( $a['rc_type'] ?? 0 );
-		// getTitle() casts getPage() every time; after the first call the page is that Title.
-		$title = $rc->getPage();
-		if ( !$title instanceof Title ) {
+		// What the saving request handed RecentChange: the WikiPage it has just updated (PageUpdater, for edits
+		// and page creations; its Title has its text computed already), or a Title. getTitle() would cast a
+		// WikiPage to a new Title every time.
+		$page = $rc->getPage();
+		if ( $page instanceof WikiPage ) {
+			$title = $page->getTitle();
+		} elseif ( $page instanceof Title ) {
+			$title = $page;
+		} else {
 			$title = $rc->getTitle();
 		}
 		$flags = ( ( $a['rc_bot'] ?? 0 ) ? self::FLAG_BOT : 0 )
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
-		if ( $parts & self::PART_REDIRECT && self::redirect( $title, $type, $a['rc_log_type'] ?? null,
-			$a['rc_log_action'] ?? null )
+		if ( $parts & self::PART_REDIRECT && self::redirect( $page, $title, $type, (int)( $a['rc_cur_id'] ?? 0 ),
+			$a['rc_log_type'] ?? null, $a['rc_log_action'] ?? null )
 		) {
 			$flags |= self::FLAG_REDIRECT;
 		}
@@ -150,8 +216,35 @@ class PayloadBuilder {
 			$logType = (string)( $a['rc_log_type'] ?? '' );
 			$logAction = (string)( $a['rc_log_action'] ?? '' );
 			$actionComment = (string)$actionComment;
-			$paramsRaw = self::rawLogParams( $rc );
-			$paramsApi = $parts & self::PART_API_PARAMS ? self::apiLogParams( $a ) : '';
+			$paramsApi = '';
+			$rcParams = $a['rc_params'] ?? '';
+			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
+			$stored = null;
+			// An array of scalars and arrays goes as stored: the library unserialises it. A block whose API
+			// params the library may format goes so only when its duration and restrictions can be seen in the
+			// string; otherwise it is read here for apiParamsInLibrary().
+			if ( is_string( $rcParams ) && strncmp( $rcParams, 'a:', 2 ) === 0
+				&& !preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams )
+				&& !( $api && ( $logAction === 'block' || $logAction === 'reblock' )
+					&& !self::blockParamsReadable( $rcParams ) )
+			) {
+				$paramsRaw = $rcParams;
+				$flags |= self::FLAG_PARAMS_SERIALIZED;
+			} else {
+				$paramsRaw = self::logParams( $rc, $stored );
+				if ( $stored !== null ) {
+					$flags |= self::FLAG_PARAMS_KEYED;
+				}
+			}
+			if ( $api ) {
+				if ( ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
+					&& self::apiParamsInLibrary( $logType, $logAction, $stored )
+				) {
+					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
+				} else {
+					$paramsApi = self::apiLogParams( $a );
+				}
+			}
 		} else {
 			$logType = $logAction = $actionComment = $paramsRaw = $paramsApi = '';
 			$complete |= self::PART_API_PARAMS;
@@ -197,7 +290,7 @@ class PayloadBuilder {
 		// pack() converts each integer argument exactly as an (int) cast does (zval_get_long), so the
 		// attributes, numeric strings from a database row, go in as they are: a dozen opcodes fewer.
 		return pack( 'a4P12Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*Va*',
-			"RCE\x02",
+			"RCE\x03",
 			$rcId, $type, $a['rc_namespace'] ?? 0, $a['rc_cur_id'] ?? 0,
 			$a['rc_this_oldid'] ?? 0, $a['rc_last_oldid'] ?? 0, $a['rc_user'] ?? 0,
 			$a['rc_old_len'] ?? 0, $a['rc_new_len'] ?? 0, $a['rc_logid'] ?? 0,
@@ -282,7 +375,8 @@ class PayloadBuilder {
 		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
 			return $payload;
 		}
-		if ( self::redirect( $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ), $rc->getAttribute( 'rc_log_type' ),
+		if ( self::redirect( $rc->getPage(), $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ),
+			(int)$rc->getAttribute( 'rc_cur_id' ), $rc->getAttribute( 'rc_log_type' ),
 			$rc->getAttribute( 'rc_log_action' ) )
 		) {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
@@ -295,18 +389,36 @@ class PayloadBuilder {
 		return $payload;
 	}
 
-	/** isRedirect(), false (and the failure kept for takeFailures()) when MediaWiki throws. */
-	private static function redirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
-		return self::optional( self::PART_REDIRECT, static function () use ( $title, $type, $logType, $logAction ) {
-			return self::isRedirect( $title, $type, $logType, $logAction ) ? '1' : '';
-		} ) === '1';
+	/**
+	 * isRedirect(), false (and the failure kept for takeFailures()) when MediaWiki throws.
+	 *
+	 * @param mixed $page RecentChange::getPage()
+	 * @param Title $title
+	 * @param int $type
+	 * @param int $pageId rc_cur_id
+	 * @param string|null $logType
+	 * @param string|null $logAction
+	 * @return bool
+	 */
+	private static function redirect( $page, Title $title, int $type, int $pageId, ?string $logType,
+		?string $logAction
+	): bool {
+		return self::optional( self::PART_REDIRECT,
+			static function () use ( $page, $title, $type, $pageId, $logType, $logAction ) {
+				return self::isRedirect( $page, $title, $type, $pageId, $logType, $logAction ) ? '1' : '';
+			} ) === '1';
 	}
 
 	/**
 	 * The API's `redirect`: page_is_redirect of the page now at the change's title (ApiQueryRecentChanges
 	 * LEFT JOINs page ON rc_namespace/rc_title, not on rc_cur_id), read right after the change.
 	 *
-	 * First the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it on edits
+	 * An edit or page creation saved by PageUpdater hands RecentChange the WikiPage it has just updated: its
+	 * isRedirect() answers from the row WikiPage::updateRevisionOn() wrote (page_is_redirect; on 1.43 also the
+	 * redirect target, which the same save stored), with no lookup. Another PageIdentity (a caller building
+	 * the change itself, or a Title after a core feed called getTitle()) takes the paths below.
+	 *
+	 * Otherwise first the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it on edits
 	 * (WikiPage::updateRevisionOn() has just stored the new row) and invalidates it on deletion, and every
 	 * PageStore lookup below reads the same row first, so a hit gives the same answer without the cost of
 	 * Title::isRedirect()/canExist()/PageStore on a Title the change has just created (together 5 to 50 µs,
@@ -317,20 +429,31 @@ class PayloadBuilder {
 	 *   the Title object the log entry holds), so the page is looked up by name through PageStore: a known
 	 *   missing page from the LinkCache, else one indexed page query. Titles that cannot exist (Special:) are
 	 *   never redirects.
-	 * A page deletion's log row is never a redirect: the page is gone. Its LinkCache row can still be there:
-	 * outside a transaction round (maintenance scripts such as deleteBatch.php) DeletePage publishes the log
-	 * entry when its transaction commits, before its updates invalidate the cache.
+	 * A log row whose rc_cur_id is 0 is not a redirect: RecentChange::newLogEntry() took it from the target
+	 * (PageIdentity::getId()) when the entry was published, at the end of the logged action, and found no page
+	 * (blocks and rights changes of users without a user page, protection of a missing title, tag
+	 * management: no lookup needed). A page deletion's log row is never a redirect: the page is gone. Its
+	 * LinkCache row can still be there: outside a transaction round (maintenance scripts such as
+	 * deleteBatch.php) DeletePage publishes the log entry when its transaction commits, before its updates
+	 * invalidate the cache.
 	 *
+	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
 	 * @param int $type rc_type
+	 * @param int $pageId rc_cur_id
 	 * @param string|null $logType rc_log_type
 	 * @param string|null $logAction rc_log_action
 	 */
-	private static function isRedirect( Title $title, int $type, ?string $logType, ?string $logAction ): bool {
-		if ( $type === self::RC_LOG && $logAction === 'delete'
-			&& ( $logType === 'delete' || $logType === 'suppress' )
+	private static function isRedirect( $page, Title $title, int $type, int $pageId, ?string $logType,
+		?string $logAction
+	): bool {
+		if ( $type === self::RC_LOG && ( $pageId === 0
+			|| ( $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) ) )
 		) {
 			return false;
+		}
+		if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW ) ) {
+			return $page->isRedirect();
 		}
 		$namespace = $title->getNamespace();
 		$dbKey = $title->getDBkey();
@@ -424,32 +547,105 @@ class PayloadBuilder {
 	}
 
 	/**
-	 * The `log_params` of core's json/xml packets (MachineReadableRCFeedFormatter::getLine), JSON-encoded;
-	 * '' when core leaves the key out (empty rc_params).
+	 * The log params for the payload: when rc_params unserialises to an array (every row core writes), that
+	 * array with its keys as stored (`4::target`), JSON-encoded, and $stored set to it; the library derives
+	 * core's `log_params` (keys stripped) and, for the types it knows, the API's `logparams` from it.
+	 * Otherwise (legacy newline lists, scalars) the `log_params` of core's json/xml packets
+	 * (MachineReadableRCFeedFormatter::getLine) themselves, and $stored null. '' when core leaves the key out
+	 * (empty rc_params).
+	 *
+	 * @param RecentChange $rc
+	 * @param array|null &$stored
+	 * @return string
 	 */
-	private static function rawLogParams( RecentChange $rc ): string {
+	private static function logParams( RecentChange $rc, ?array &$stored ): string {
+		$stored = null;
 		$rcParams = $rc->getAttribute( 'rc_params' );
 		if ( !$rcParams ) {
 			return '';
 		}
 		$params = $rc->parseParams();
+		if ( is_array( $params ) ) {
+			$stored = $params;
+			return (string)json_encode( $params, self::JSON_FLAGS );
+		}
 		if ( $rcParams == serialize( false ) || $params !== false ) {
 			$logParams = [];
 			// Core iterates whatever unserialize() returned; a scalar yields nothing.
-			if ( is_array( $params ) || is_object( $params ) ) {
+			if ( is_object( $params ) ) {
 				foreach ( $params as $key => $value ) {
 					if ( strpos( (string)$key, ':' ) === false ) {
 						$logParams[$key] = $value;
 						continue;
 					}
-					$logParam = explode( ':', $key, 3 );
-					$logParams[$logParam[2] ?? ''] = $value;
+					$logParams[explode( ':', $key, 3 )[2] ?? ''] = $value;
 				}
 			}
 		} else {
 			$logParams = explode( "\n", $rcParams );
 		}
 		return (string)json_encode( $logParams, self::JSON_FLAGS );
+	}
+
+	/**
+	 * Whether a block's serialised params show what apiParamsInLibrary() checks, without unserialising them:
+	 * the duration first (as BlockUser stores it) and infinite or `<number> <unit>` in UTC, and no page
+	 * restrictions (a plain search: a `pages` key anywhere sends the row the slow way).
+	 *
+	 * @param string $rcParams
+	 * @return bool
+	 */
+	private static function blockParamsReadable( string $rcParams ): bool {
+		if ( strpos( $rcParams, 's:5:"pages";' ) !== false
+			|| !preg_match( '/^a:\d+:\{s:11:"5::duration";s:\d+:"([^"]*)";/', $rcParams, $m )
+		) {
+			return false;
+		}
+		return wfIsInfinity( $m[1] )
+			|| ( preg_match( self::DURATION, $m[1] ) && date_default_timezone_get() === 'UTC' );
+	}
+
+	/**
+	 * Whether the library derives the API's log params of this row itself (src/format/api_log_params.rs):
+	 * a log type whose core formatter it reproduces, still handled by that formatter ($wgLogActionsHandlers
+	 * not overridden), with nothing that needs the wiki. Block rows: a duration PHP's strtotime() reads the
+	 * way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
+	 *
+	 * @param string $logType
+	 * @param string $logAction
+	 * @param array|null $stored The params as stored; null when sent serialised (a block then passed
+	 *  blockParamsReadable())
+	 * @return bool
+	 */
+	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored ): bool {
+		$key = "$logType/$logAction";
+		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
+		if ( $formatter === null ) {
+			return false;
+		}
+		$services = MediaWikiServices::getInstance();
+		if ( $services !== self::$logHandlersFrom ) {
+			self::$logHandlers = $services->getMainConfig()->get( 'LogActionsHandlers' );
+			self::$logHandlersFrom = $services;
+		}
+		if ( ( self::$logHandlers[$key] ?? null ) !== $formatter ) {
+			return false;
+		}
+		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' || $stored === null ) {
+			return true;
+		}
+		if ( isset( $stored[0] ) ) {
+			return false;
+		}
+		foreach ( $stored as $name => $value ) {
+			// `7::restrictions` as BlockUser stores it; pages are titles.
+			if ( isset( $value['pages'] ) && substr( (string)$name, -12 ) === 'restrictions' ) {
+				return false;
+			}
+		}
+		$duration = $stored['5::duration'] ?? 'infinity';
+		return wfIsInfinity( $duration ) || ( is_string( $duration ) && preg_match( self::DURATION, $duration )
+			&& date_default_timezone_get() === 'UTC' );
 	}
 
 	/**

@@ -37,7 +37,7 @@ use Throwable;
  */
 final class RcEmitLibrary {
 	/** The payload version the PHP side builds (see src/payload.rs); the library must read the same. */
-	public const PAYLOAD_VERSION = 2;
+	public const PAYLOAD_VERSION = 3;
 	/** rcemit_result: success. Every other code is explained by resultMessage(). */
 	public const RESULT_OK = 7100;
 	/** rcemit_result: the output buffer was too small (nothing written). */

@@ -106,7 +106,7 @@ final class TestSupport {
 	}
 
 	/**
-	 * A payload v2 (docs/payload.md) for an edit, with the given fields overridden.
+	 * A payload v3 (docs/payload.md) for an edit, with the given fields overridden.
 	 *
 	 * @param array $f rc_id, title, user, comment, namespace, ...
 	 * @return string
@@ -120,7 +120,7 @@ final class TestSupport {
 		$ints = [ $f['rc_id'], $f['rc_type'], $f['namespace'], $f['page_id'], $f['this_oldid'], $f['last_oldid'],
 			$f['user_id'], $f['old_len'], $f['new_len'], $f['log_id'], $f['patrolled'], $f['flags'] ];
 		$strings = [ $f['timestamp'], $f['title'], $f['user'], $f['comment'], '', '', '', '', '', '', '', '', '', '' ];
-		$out = "RCE\x02" . pack( 'P12', ...$ints );
+		$out = "RCE\x03" . pack( 'P12', ...$ints );
 		foreach ( $strings as $s ) {
 			$out .= pack( 'V', strlen( $s ) ) . $s;
 		}

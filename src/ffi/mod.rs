@@ -17,7 +17,7 @@ use crate::sender::{self, stats::rcemit_stats, EmitError};
 use boundary::{guard, input, output, write, write_prefix, write_text, Failure};
 pub use result::rcemit_result;
 
-/// Returns the library version as a static NUL-terminated string (e.g. "0.2.0"). Never NULL. The memory is
+/// Returns the library version as a static NUL-terminated string (e.g. "0.3.0"). Never NULL. The memory is
 /// read-only and owned by the library: do not write to it or free it. (Declared `char *` rather than
 /// `const char *` because PHP's FFI turns a `const char *` result into a PHP string, while the extension
 /// reads it with `FFI::string()`.) Thread-safe.

@@ -3,6 +3,7 @@
 use crate::context::FeedContext;
 use crate::event::Event;
 
+pub(crate) mod api_log_params;
 mod api_result;
 mod api_xml;
 mod char_refs;
@@ -10,7 +11,7 @@ mod html_entities;
 pub mod irc;
 pub mod json;
 #[cfg(test)]
-mod php_oracle;
+pub(crate) mod php_oracle;
 mod php_value;
 mod rc_packet;
 mod urls;

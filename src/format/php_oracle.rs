@@ -42,6 +42,11 @@ while ( ( $line = fgets( STDIN ) ) !== false ) {
             case 'F': $out = (string)(float)$data; break;
             case 'D': $out = Sanitizer::decodeCharReferences( $data ); break;
             case 'I': $out = IRCColourfulRCFeedFormatter::cleanupForIRC( $data ); break;
+            case 'U': $out = serialize( $data ); break;
+            case 'S':
+                date_default_timezone_set( 'UTC' );
+                $out = var_export( strtotime( $data[0], $data[1] ), true );
+                break;
             case 'L':
                 $result = new ApiResult( false );
                 $result->addValue( null, 'logparams', $data, ApiResult::NO_VALIDATE );
@@ -74,6 +79,10 @@ pub enum Mode {
     CleanupForIrc,
     /// api.php's XML printing of a `formatParametersForApi()` result as `<logparams>`.
     LogParamsXml,
+    /// `strtotime( $duration, $now )` in UTC, for `[ duration, now ]`: the Unix time or `false`.
+    Strtotime,
+    /// `serialize( $value )`.
+    Serialize,
 }
 
 /// Runs each request through PHP in one process; `None` where core throws for that input. Panics when PHP or
@@ -92,6 +101,8 @@ pub fn run(mode: Mode, inputs: &[Value]) -> Vec<Option<Vec<u8>>> {
         Mode::DecodeCharReferences => 'D',
         Mode::CleanupForIrc => 'I',
         Mode::LogParamsXml => 'L',
+        Mode::Strtotime => 'S',
+        Mode::Serialize => 'U',
     };
     let mut child = Command::new("php")
         .args(["-d", "memory_limit=1G", "-r", SCRIPT])

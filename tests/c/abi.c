@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
 
     /* Versions. */
     CHECK(strcmp(rcemit_version(), "") != 0);
-    CHECK(rcemit_payload_version() == 2);
+    CHECK(rcemit_payload_version() == 3);
 
     /* Before any emit: counters are zero, flush has nothing to do. */
     rcemit_stats stats;

@@ -133,7 +133,7 @@ class LoadFailureTest extends TestCase {
 			$result = self::runFixture( [ 'lib' => $lib ] );
 			$this->assertFalse( $result['library'] );
 			$this->assertOneWarning( $result, "$lib (version 99.0.0) reads payload version 99",
-				'this extension builds version 2', 'same rcemit checkout' );
+				'this extension builds version 3', 'same rcemit checkout' );
 		} finally {
 			TestSupport::removeTree( $dir );
 		}
