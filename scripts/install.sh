@@ -28,7 +28,7 @@
 # Variables: PREFIX (/usr), DESTDIR (empty), LIBDIR ($PREFIX/lib/rcemit),
 # EXTDIR ($PREFIX/share/mediawiki-extensions/RcEmit), PHP_VERSION (of `php`), PHPCONFDIR (/etc/php/$PHP_VERSION;
 # set it to install the snippet elsewhere), PHPENMOD (phpenmod; empty = do not enable), PRELOAD_USER (www-data),
-# LIBRARY (target/release/librcemit.so), HEADER (include/rcemit.h).
+# LIBRARY (target/release/librcemit.so), HEADER (include/rcemit-ffi.h: the declarations without comments).
 set -euo pipefail
 
 die() { echo "install: $*" >&2; exit 1; }
@@ -44,7 +44,7 @@ PHPENMOD=${PHPENMOD-phpenmod}
 PHPDISMOD=${PHPDISMOD-phpdismod}
 PRELOAD_USER=${PRELOAD_USER:-www-data}
 LIBRARY=${LIBRARY:-$REPO/target/release/librcemit.so}
-HEADER=${HEADER:-$REPO/include/rcemit.h}
+HEADER=${HEADER:-$REPO/include/rcemit-ffi.h}
 for p in "$PREFIX" "$LIBDIR" "$EXTDIR" "$PHPCONFDIR"; do
   [[ "$p" = /* && "$p" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "paths must be absolute, of letters, digits and . _ / + - only: $p"
 done
@@ -69,8 +69,7 @@ install)
   if [ ! -f "$target/librcemit.so" ]; then
     mkdir -p "$target.tmp"
     install -m 0644 "$LIBRARY" "$target.tmp/librcemit.so"
-    php -r 'echo preg_replace(["~/\*.*?\*/~s", "~\n\s*\n~"], ["", "\n"], file_get_contents($argv[1]));' "$HEADER" >"$target.tmp/rcemit.h"
-    chmod 0644 "$target.tmp/rcemit.h"
+    install -m 0644 "$HEADER" "$target.tmp/rcemit.h"
     rm -rf "$target"
     mv -T "$target.tmp" "$target"
   fi

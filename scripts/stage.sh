@@ -10,7 +10,7 @@
 # DEST afterwards mirrors the checkout's layout, so the extension's default library path and the tests'
 # relative paths work unchanged:
 #   php/                           the extension (src, maintenance, preload.php, extension.json, i18n, tests)
-#   include/rcemit.h               the C header
+#   include/rcemit.h, rcemit-ffi.h the C header, and the same without comments (PHP's default)
 #   target/release/librcemit.so    the library
 #   tests/e2e/stats.php            the end-to-end test's status endpoint
 #   .rcemit-stage                  marker: this is a staged copy, not a checkout
@@ -27,7 +27,7 @@ mkdir -p "$DEST"
 [ -z "$(ls -A "$DEST")" ] || die "$DEST is not empty"
 mkdir -p "$DEST/include" "$DEST/target/release" "$DEST/tests/e2e"
 cp -R "$REPO/php" "$DEST/php"
-cp "$REPO/include/rcemit.h" "$DEST/include/rcemit.h"
+cp "$REPO/include/rcemit.h" "$REPO/include/rcemit-ffi.h" "$DEST/include/"
 cp "$LIB" "$DEST/target/release/librcemit.so"
 cp "$REPO/tests/e2e/stats.php" "$DEST/tests/e2e/stats.php"
 echo "staged from $REPO" >"$DEST/.rcemit-stage"

@@ -41,7 +41,7 @@ final class Emitter {
 
 	/**
 	 * @param string $libraryPath Absolute path of librcemit.so
-	 * @param string $headerPath Path of include/rcemit.h
+	 * @param string $headerPath Path of include/rcemit-ffi.h (or rcemit.h) of the library's build
 	 * @param LoggerInterface $logger The `rcemit` log channel
 	 */
 	public function __construct( string $libraryPath, string $headerPath, LoggerInterface $logger ) {

@@ -147,12 +147,12 @@ final class RcEmitLibrary {
 				throw new RcEmitException( self::restrictedMessage( $e ) );
 			}
 		}
-		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit.h' );
+		self::assertAbsolute( 'C header', $headerPath, '$wgRcEmitHeaderPath', 'include/rcemit-ffi.h' );
 		if ( !is_readable( $headerPath ) ) {
 			throw new RcEmitException( sprintf(
 				'The rcemit C header %s is missing or unreadable. Fix: point $wgRcEmitHeaderPath at the header ' .
 				'of the library\'s build (make install: /usr/lib/rcemit/current/rcemit.h; a checkout: ' .
-				'include/rcemit.h).',
+				'include/rcemit-ffi.h).',
 				$headerPath
 			) );
 		}
