@@ -350,6 +350,16 @@ def actions(run):
          lambda: run.mw("deleteBatch.php", "-u", "Admin", "-r", "cli cleanup", stdin="CLI Redirect\n"))
     step("move over a redirect", lambda: a.call(action="move", **{"from": "Golden Moved"}, to="Golden Page",
                                                 reason="back", movetalk="1", token=a.token()))
+    # Move targets in other namespaces: the library gets the target's namespace from PHP (the wiki's names).
+    step("talk page move", lambda: a.call(action="move", **{"from": "Talk:Golden Page"}, to="Talk:Golden Talk",
+                                          reason="talk", token=a.token()))
+    step("page with a colon in its title", lambda: edit(a, "Colon: In Main", text="Colon.", summary="colon"))
+    step("move into a namespace whose name has a space",
+         lambda: a.call(action="move", **{"from": "Colon: In Main"}, to="User talk:Editor/Colon",
+                        reason="to user talk", token=a.token()))
+    step("move to a main-namespace title with a colon",
+         lambda: a.call(action="move", **{"from": "User talk:Editor/Colon"}, to="Star Trek: Colon",
+                        noredirect="1", reason="back to main", token=a.token()))
     # Log rows whose API params the library derives: protect/modify, a month-long block (calendar months, as
     # PHP's strtotime adds them), upload/revert.
     step("protection change", lambda: a.call(action="protect", title="Rollback Target",

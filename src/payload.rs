@@ -285,17 +285,32 @@ pub fn decode(payload: &[u8]) -> Result<Event, DecodeError> {
     let mut part_failed = has(FLAG_PART_FAILED);
     let log = if change_type == ChangeType::Log {
         let (log_type, action) = (text(log_type), text(log_action));
-        let mut params_api = json(params_api, "log_params_api")?;
+        // With flag 2048 field 9 is not JSON: empty, or the namespace of a move's or merge's title.
+        let in_library = has(FLAG_API_PARAMS_IN_LIBRARY);
+        let title_ns = if in_library && !params_api.is_empty() {
+            let ns = std::str::from_utf8(params_api).ok();
+            Some(
+                ns.and_then(|ns| ns.parse::<i64>().ok())
+                    .ok_or(DecodeError::BadLogParams("log_title_ns"))?,
+            )
+        } else {
+            None
+        };
+        let mut params_api = if in_library {
+            None
+        } else {
+            json(params_api, "log_params_api")?
+        };
         let mut params_raw = if has(FLAG_PARAMS_SERIALIZED) {
             Some(stored_params(params_raw))
         } else {
             json(params_raw, "log_params_raw")?
         };
         if has(FLAG_PARAMS_KEYED) || has(FLAG_PARAMS_SERIALIZED) {
-            if has(FLAG_API_PARAMS_IN_LIBRARY) {
-                params_api = params_raw
-                    .as_ref()
-                    .and_then(|keyed| api_log_params::api(&log_type, &action, keyed, timestamp));
+            if in_library {
+                params_api = params_raw.as_ref().and_then(|keyed| {
+                    api_log_params::api(&log_type, &action, keyed, timestamp, title_ns)
+                });
                 // PHP asked for what this library cannot do: sent without, counted.
                 part_failed |= params_api.is_none();
             }

@@ -287,7 +287,7 @@ fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
     );
     assert_eq!(event.log.as_ref().unwrap().params_raw, Some(json!([1, 2])));
     assert_eq!(event.log.unwrap().params_api, None);
-    // A type the library does not know, flagged anyway: sent without, counted.
+    // A move flagged without its title's namespace (field 9): sent without, counted.
     let event = keyed(
         "move",
         "move",
@@ -296,6 +296,22 @@ fn stored_params_give_core_params_and_the_library_derives_the_api_params() {
     );
     assert!(event.part_failed);
     assert_eq!(event.log.unwrap().params_api, None);
+}
+
+#[test]
+fn a_title_namespace_that_is_not_a_number_is_a_decode_error() {
+    use rcemit::payload::{FLAG_API_PARAMS_IN_LIBRARY, FLAG_PARAMS_KEYED};
+    let mut event = log_event();
+    let info = event.log.as_mut().unwrap();
+    info.params_api = None;
+    let payload = replace_string(&encode(&event), 7, br#"{"4::target":"Talk:A"}"#);
+    let payload = replace_string(&payload, 8, b"1x");
+    let flags = FLAG_PARAMS_KEYED | FLAG_API_PARAMS_IN_LIBRARY;
+    let flags_now = i64::from_le_bytes(payload[4 + 8 * 11..4 + 8 * 12].try_into().unwrap());
+    assert_eq!(
+        decode(&replace_int(&payload, 11, flags_now | flags as i64)),
+        Err(DecodeError::BadLogParams("log_title_ns"))
+    );
 }
 
 #[test]

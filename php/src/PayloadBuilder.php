@@ -6,6 +6,7 @@
 namespace MediaWiki\Extension\RcEmit;
 
 use CommentStoreComment;
+use Language;
 use LinkCache;
 use MediaWiki\CommentFormatter\CommentFormatter;
 use MediaWiki\CommentFormatter\CommentItem;
@@ -35,7 +36,8 @@ use WikiPage;
  * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
  * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect();
  * - log rows: the API's `logparams`, which the library derives from the stored params for core's log types
- *   (see apiParamsInLibrary()); for others LogFormatter::formatParametersForApi() here;
+ *   (see apiParamsInLibrary(); a move's or merge's title namespace comes from here); for others
+ *   LogFormatter::formatParametersForApi() here;
  * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
  *   sha1() and parsedComment().
  * MediaWiki's own URLs, only where a hook handler may change what the library would compute (PART_*_URL):
@@ -111,9 +113,27 @@ class PayloadBuilder {
 		'block/unblock' => 'BlockLogFormatter',
 		'suppress/block' => 'BlockLogFormatter',
 		'suppress/reblock' => 'BlockLogFormatter',
+		'move/move' => 'MoveLogFormatter',
+		'move/move_redir' => 'MoveLogFormatter',
+		'merge/merge' => 'MergeLogFormatter',
+	];
+	/**
+	 * The title param of the log types above that have one, by log type, and how serialize() starts their params
+	 * (MovePage and MergeHistory set it first): the library needs its namespace (see titleNamespace()).
+	 */
+	private const TITLE_PARAMS = [
+		'move' => [ '4::target', '/^a:\d+:\{s:9:"4::target";s:(\d+):"/' ],
+		'merge' => [ '4::dest', '/^a:\d+:\{s:7:"4::dest";s:(\d+):"/' ],
 	];
 	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
 	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
+	/**
+	 * The start of a block's serialised params whose duration (first, as BlockUser stores it) is one of
+	 * wfIsInfinity()'s words or, in group 1, matches DURATION: one search instead of three.
+	 */
+	private const SERIALIZED_BLOCK_DURATION = '/^a:\d+:\{s:11:"5::duration";s:\d+:"' .
+		'(?:infinite|indefinite|infinity|never|' .
+		'((?i)\s*\d{1,5}\s*(?:sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*))";/';
 
 	private const RC_EDIT = 0;
 	private const RC_NEW = 1;
@@ -149,6 +169,10 @@ class PayloadBuilder {
 	private static $logHandlersFrom = null;
 	/** @var array $wgLogActionsHandlers */
 	private static $logHandlers = [];
+	/** @var MediaWikiServices|null The container $language came from */
+	private static $languageFrom = null;
+	/** @var Language|null The content language */
+	private static $language = null;
 	/** @var array<string,Throwable> Failures of optional parts in the last build() or withRedirect(), by part */
 	private static $failures = [];
 
@@ -188,10 +212,19 @@ class PayloadBuilder {
 			| ( ( $a['rc_minor'] ?? 0 ) ? self::FLAG_MINOR : 0 )
 			| ( ( $a['rc_old_len'] ?? null ) === null ? self::FLAG_OLD_LEN_NULL : 0 )
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
-		if ( $parts & self::PART_REDIRECT && self::redirect( $page, $title, $type, (int)( $a['rc_cur_id'] ?? 0 ),
-			$a['rc_log_type'] ?? null, $a['rc_log_action'] ?? null )
-		) {
-			$flags |= self::FLAG_REDIRECT;
+		if ( $parts & self::PART_REDIRECT ) {
+			try {
+				// An edit's saved WikiPage answers from memory (see isRedirect()): called here directly, as
+				// it is most of the changes.
+				if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW )
+					? $page->isRedirect()
+					: self::isRedirect( $page, $title, $a )
+				) {
+					$flags |= self::FLAG_REDIRECT;
+				}
+			} catch ( Throwable $e ) {
+				self::$failures[self::PART_NAMES[self::PART_REDIRECT]] = $e;
+			}
 		}
 
 		$timestamp = (string)( $a['rc_timestamp'] ?? '' );
@@ -238,7 +271,7 @@ class PayloadBuilder {
 			}
 			if ( $api ) {
 				if ( ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
-					&& self::apiParamsInLibrary( $logType, $logAction, $stored )
+					&& self::apiParamsInLibrary( $logType, $logAction, $stored, $rcParams, $paramsApi )
 				) {
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
@@ -375,10 +408,7 @@ class PayloadBuilder {
 		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
 			return $payload;
 		}
-		if ( self::redirect( $rc->getPage(), $rc->getTitle(), (int)$rc->getAttribute( 'rc_type' ),
-			(int)$rc->getAttribute( 'rc_cur_id' ), $rc->getAttribute( 'rc_log_type' ),
-			$rc->getAttribute( 'rc_log_action' ) )
-		) {
+		if ( self::redirect( $rc->getPage(), $rc->getTitle(), $rc->getAttributes() ) ) {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
 		}
 		if ( self::$failures ) {
@@ -394,19 +424,13 @@ class PayloadBuilder {
 	 *
 	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
-	 * @param int $type
-	 * @param int $pageId rc_cur_id
-	 * @param string|null $logType
-	 * @param string|null $logAction
+	 * @param array $a RecentChange attributes
 	 * @return bool
 	 */
-	private static function redirect( $page, Title $title, int $type, int $pageId, ?string $logType,
-		?string $logAction
-	): bool {
-		return self::optional( self::PART_REDIRECT,
-			static function () use ( $page, $title, $type, $pageId, $logType, $logAction ) {
-				return self::isRedirect( $page, $title, $type, $pageId, $logType, $logAction ) ? '1' : '';
-			} ) === '1';
+	private static function redirect( $page, Title $title, array $a ): bool {
+		return self::optional( self::PART_REDIRECT, static function () use ( $page, $title, $a ) {
+			return self::isRedirect( $page, $title, $a ) ? '1' : '';
+		} ) === '1';
 	}
 
 	/**
@@ -435,22 +459,33 @@ class PayloadBuilder {
 	 * management: no lookup needed). A page deletion's log row is never a redirect: the page is gone. Its
 	 * LinkCache row can still be there: outside a transaction round (maintenance scripts such as
 	 * deleteBatch.php) DeletePage publishes the log entry when its transaction commits, before its updates
-	 * invalidate the cache.
+	 * invalidate the cache. A page move's log row (at the old title) is a redirect exactly when the move left
+	 * one: MovePage stores `5::noredir` as '0' when it creates the redirect, right before it publishes the
+	 * entry, and as '1' when the old title is left empty; the serialised params end with it.
 	 *
 	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
-	 * @param int $type rc_type
-	 * @param int $pageId rc_cur_id
-	 * @param string|null $logType rc_log_type
-	 * @param string|null $logAction rc_log_action
+	 * @param array $a RecentChange attributes
 	 */
-	private static function isRedirect( $page, Title $title, int $type, int $pageId, ?string $logType,
-		?string $logAction
-	): bool {
-		if ( $type === self::RC_LOG && ( $pageId === 0
-			|| ( $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) ) )
-		) {
-			return false;
+	private static function isRedirect( $page, Title $title, array $a ): bool {
+		$type = (int)( $a['rc_type'] ?? 0 );
+		if ( $type === self::RC_LOG ) {
+			$logType = $a['rc_log_type'] ?? null;
+			$logAction = $a['rc_log_action'] ?? null;
+			if ( (int)( $a['rc_cur_id'] ?? 0 ) === 0
+				|| ( $logAction === 'delete' && ( $logType === 'delete' || $logType === 'suppress' ) )
+			) {
+				return false;
+			}
+			$params = $a['rc_params'] ?? null;
+			if ( $logType === 'move' && is_string( $params ) ) {
+				if ( str_ends_with( $params, 's:10:"5::noredir";s:1:"0";}' ) ) {
+					return true;
+				}
+				if ( str_ends_with( $params, 's:10:"5::noredir";s:1:"1";}' ) ) {
+					return false;
+				}
+			}
 		}
 		if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW ) ) {
 			return $page->isRedirect();
@@ -597,27 +632,36 @@ class PayloadBuilder {
 	 */
 	private static function blockParamsReadable( string $rcParams ): bool {
 		if ( strpos( $rcParams, 's:5:"pages";' ) !== false
-			|| !preg_match( '/^a:\d+:\{s:11:"5::duration";s:\d+:"([^"]*)";/', $rcParams, $m )
+			|| !preg_match( self::SERIALIZED_BLOCK_DURATION, $rcParams, $m )
 		) {
 			return false;
 		}
-		return wfIsInfinity( $m[1] )
-			|| ( preg_match( self::DURATION, $m[1] ) && date_default_timezone_get() === 'UTC' );
+		// Group 1 is set for a relative duration only.
+		return !isset( $m[1] ) || date_default_timezone_get() === 'UTC';
 	}
 
 	/**
 	 * Whether the library derives the API's log params of this row itself (src/format/api_log_params.rs):
 	 * a log type whose core formatter it reproduces, still handled by that formatter ($wgLogActionsHandlers
-	 * not overridden), with nothing that needs the wiki. Block rows: a duration PHP's strtotime() reads the
-	 * way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
+	 * not overridden), with nothing that needs the wiki but a title's namespace. Block rows: a duration PHP's
+	 * strtotime() reads the way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
+	 *
+	 * @param string $logType
+	 * @param string $logAction
+	 * Move and merge rows: their title's namespace must be known here (titleNamespace()); it goes in the API
+	 * params' field as a decimal number.
 	 *
 	 * @param string $logType
 	 * @param string $logAction
 	 * @param array|null $stored The params as stored; null when sent serialised (a block then passed
 	 *  blockParamsReadable())
+	 * @param mixed $rcParams rc_params (serialised, when $stored is null)
+	 * @param string &$titleNs Set to the namespace of a move's or merge's title, else left ''
 	 * @return bool
 	 */
-	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored ): bool {
+	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored, $rcParams,
+		string &$titleNs
+	): bool {
 		$key = "$logType/$logAction";
 		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
 		if ( $formatter === null ) {
@@ -630,6 +674,19 @@ class PayloadBuilder {
 		}
 		if ( ( self::$logHandlers[$key] ?? null ) !== $formatter ) {
 			return false;
+		}
+		if ( isset( self::TITLE_PARAMS[$logType] ) ) {
+			[ $name, $serialized ] = self::TITLE_PARAMS[$logType];
+			if ( $stored !== null ) {
+				$text = $stored[$name] ?? null;
+			} elseif ( preg_match( $serialized, $rcParams, $m ) ) {
+				$text = substr( $rcParams, strlen( $m[0] ), (int)$m[1] );
+			}
+			if ( !isset( $text ) || !is_string( $text ) ) {
+				return false;
+			}
+			$titleNs = (string)self::titleNamespace( $text );
+			return true;
 		}
 		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' || $stored === null ) {
 			return true;
@@ -646,6 +703,27 @@ class PayloadBuilder {
 		$duration = $stored['5::duration'] ?? 'infinity';
 		return wfIsInfinity( $duration ) || ( is_string( $duration ) && preg_match( self::DURATION, $duration )
 			&& date_default_timezone_get() === 'UTC' );
+	}
+
+	/**
+	 * The namespace Title::newFromText() gives a title's prefixed text: that of the part before the first
+	 * colon (trailing spaces dropped, as MediaWikiTitleCodec drops them) when the content language knows it as
+	 * a namespace name or alias, else the main namespace. An interwiki prefix, which the codec would try next,
+	 * cannot start the prefixed text of a page that was just moved or merged to: the codec gave it its
+	 * namespace when the request parsed it.
+	 */
+	private static function titleNamespace( string $text ): int {
+		$colon = strpos( $text, ':' );
+		if ( $colon === false ) {
+			return NS_MAIN;
+		}
+		$services = MediaWikiServices::getInstance();
+		if ( $services !== self::$languageFrom ) {
+			self::$language = $services->getContentLanguage();
+			self::$languageFrom = $services;
+		}
+		$ns = self::$language->getNsIndex( rtrim( strtr( substr( $text, 0, $colon ), ' ', '_' ), '_' ) );
+		return $ns === false ? NS_MAIN : $ns;
 	}
 
 	/**

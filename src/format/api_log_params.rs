@@ -7,11 +7,12 @@
 //! [`api`] knows the formatters core registers in `$wgLogActionsHandlers` (MediaWiki 1.39 and 1.43 alike):
 //! `LogFormatter` itself and the subclasses that keep its API form (managetags, contentmodel, newusers), and
 //! `ProtectLogFormatter`, `DeleteLogFormatter`, `UploadLogFormatter`, `RightsLogFormatter`,
-//! `PatrolLogFormatter`, `BlockLogFormatter`. It answers `None` where the API form needs what only the wiki
-//! knows (a title's namespace, a message's text, a user name's normal form: move, merge, import, `move_prot`,
-//! a partial block's pages) or a value it cannot read; PHP computes those (`PayloadBuilder::apiParamsInLibrary`
-//! sends such rows with the params already formatted), so `None` here means PHP and this file disagree, and
-//! the change is counted in `part_failures`.
+//! `PatrolLogFormatter`, `BlockLogFormatter`, and `MoveLogFormatter` and `MergeLogFormatter`, whose one title
+//! needs the wiki's namespace names: PHP sends its namespace number (`title_ns`, payload field 9). It answers
+//! `None` where the API form needs what only the wiki knows (a message's text, a user name's normal form, more
+//! than one title: import, `move_prot`, a partial block's pages) or a value it cannot read; PHP computes those
+//! (`PayloadBuilder::apiParamsInLibrary` sends such rows with the params already formatted), so `None` here
+//! means PHP and this file disagree, and the change is counted in `part_failures`.
 
 use serde_json::{Map, Number, Value as Json};
 
@@ -21,9 +22,16 @@ use crate::payload::parse_ts_mw;
 type Array = Map<String, Json>;
 
 /// The API's log params for a log row of `log_type`/`action`, from its stored params (`keyed`: a JSON array or
-/// object) and the row's timestamp (Unix seconds); `None` when this file does not know the type or cannot
-/// reproduce the value.
-pub fn api(log_type: &str, action: &str, keyed: &Json, timestamp: i64) -> Option<Json> {
+/// object), the row's timestamp (Unix seconds) and, for move and merge rows, the namespace of their title
+/// param as PHP resolved it (`title_ns`); `None` when this file does not know the type or cannot reproduce the
+/// value.
+pub fn api(
+    log_type: &str,
+    action: &str,
+    keyed: &Json,
+    timestamp: i64,
+    title_ns: Option<i64>,
+) -> Option<Json> {
     let mut params = to_array(keyed)?;
     // DatabaseLogEntry::getParameters() keeps the associated revision apart.
     params.shift_remove("associated_rev_id");
@@ -55,6 +63,31 @@ pub fn api(log_type: &str, action: &str, keyed: &Json, timestamp: i64) -> Option
         ("block" | "suppress", "block" | "reblock" | "unblock") => {
             block(action, params, timestamp)?
         }
+        ("move", "move" | "move_redir") => {
+            let mut params = remap_list(
+                params,
+                &["4:title:target", "5:bool:suppressredirect"],
+                &[
+                    ("4::target", "4:title:target"),
+                    ("5::noredir", "5:bool:suppressredirect"),
+                ],
+            );
+            if !isset(&params, "5:bool:suppressredirect") {
+                params.insert("5:bool:suppressredirect".into(), false.into());
+            }
+            titled(params, title_ns?)?
+        }
+        ("merge", "merge") => titled(
+            remap_list(
+                params,
+                &["4:title:dest", "5:timestamp:mergepoint"],
+                &[
+                    ("4::dest", "4:title:dest"),
+                    ("5::mergepoint", "5:timestamp:mergepoint"),
+                ],
+            ),
+            title_ns?,
+        )?,
         _ => return None,
     };
     Some(Json::Object(formatted))
@@ -110,6 +143,32 @@ fn remap_list(params: Array, list: &[&str], named: &[(&str, &str)]) -> Array {
 
 /// `LogFormatter::formatParametersForApi()` over params already remapped by `getParametersForApi()`.
 fn base(params: Array) -> Option<Array> {
+    format(params, None)
+}
+
+/// [`base`] for params with exactly one title (type `title` or `title-link`), whose namespace is `ns`: it
+/// becomes `<name>_ns` and `<name>_title` (`ApiQueryBase::addTitleInfo()`), the text as stored, which is the
+/// title's prefixed text (MovePage and MergeHistory store `getPrefixedText()`).
+fn titled(params: Array, ns: i64) -> Option<Array> {
+    let titles = params
+        .keys()
+        .filter(|key| {
+            let parts: Vec<&str> = key.splitn(3, ':').collect();
+            parts.len() == 3 && is_title_kind(parts[1])
+        })
+        .count();
+    (titles == 1).then_some(())?;
+    format(params, Some(ns))
+}
+
+fn is_title_kind(kind: &str) -> bool {
+    matches!(
+        kind.trim().to_ascii_lowercase().as_str(),
+        "title" | "title-link"
+    )
+}
+
+fn format(params: Array, title_ns: Option<i64>) -> Option<Array> {
     let mut out = Array::new();
     for (key, value) in params {
         let parts: Vec<&str> = key.splitn(3, ':').collect();
@@ -117,8 +176,15 @@ fn base(params: Array) -> Option<Array> {
             out.insert(key, value);
             continue;
         }
+        let formatted = match (title_ns, value) {
+            (Some(ns), Json::String(text)) if is_title_kind(parts[1]) => Array::from_iter([
+                (format!("{}_ns", parts[2]), ns.into()),
+                (format!("{}_title", parts[2]), text.into()),
+            ]),
+            (_, value) => value_for_api(parts[2], parts[1], value)?,
+        };
         // `$logParams += ...`: keys already there stay.
-        for (name, formatted) in value_for_api(parts[2], parts[1], value)? {
+        for (name, formatted) in formatted {
             out.entry(name).or_insert(formatted);
         }
     }
@@ -617,18 +683,24 @@ mod tests {
 
     #[test]
     fn unknown_types_and_wiki_lookups_are_left_to_php() {
+        let target = json!({"4::target": "Talk:A", "5::noredir": "0"});
+        // A title needs its namespace from PHP; two titles are more than one namespace can answer.
+        assert_eq!(api("move", "move", &target, 0, None), None);
+        let two = json!({"4::target": "Talk:A", "6:title:other": "B"});
+        assert_eq!(api("move", "move", &two, 0, Some(1)), None);
         assert_eq!(
             api(
-                "move",
-                "move",
-                &json!({"4::target": "A", "5::noredir": "0"}),
-                0
+                "import",
+                "upload",
+                &json!({"4:number:count": 1}),
+                0,
+                Some(0)
             ),
             None
         );
-        assert_eq!(api("someextension", "act", &json!({}), 0), None);
+        assert_eq!(api("someextension", "act", &json!({}), 0, None), None);
         let partial =
             json!({"5::duration": "1 day", "6::flags": "", "restrictions": {"pages": ["A"]}});
-        assert_eq!(api("block", "block", &partial, 0), None);
+        assert_eq!(api("block", "block", &partial, 0, None), None);
     }
 }
