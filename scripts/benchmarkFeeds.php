@@ -21,8 +21,10 @@
  *   clock starts), so RcEmitFeed's per-change payload cache never carries over from another sample: each
  *   sample is one change. It holds what a saving request hands it, for every row alike: an edit's page is
  *   the WikiPage this script saved it with (PageUpdater hands notifyEdit() its WikiPage), a log row's is
- *   the log entry's target Title with its text computed (ManualLogEntry::getRecentChange() formats the IRC
- *   action comment from it first), and getPerformerIdentity() is resolved; the page row itself is in the
+ *   the very Title object MediaWiki's code handed the RecentChange when this script made the change (the log
+ *   entry's target, captured with the RecentChange_save hook: a protection's or upload's with its page row
+ *   loaded, a move's the clone of the old title), with its text computed (ManualLogEntry::getRecentChange()
+ *   formats the IRC action comment from it first), and getPerformerIdentity() is resolved; the page row is in the
  *   process's LinkCache, as WikiPage::updateRevisionOn() leaves it during a save (this script made the
  *   changes itself, and the warm-up rounds read them).
  * - Log rows: 'log' is a protection; 'log move', 'log block', ... one change of each kind whose API log
@@ -69,6 +71,8 @@ require_once "$IP/maintenance/Maintenance.php";
 class BenchmarkFeeds extends Maintenance {
 	/** @var WikiPage The edited page, as the saving request holds it */
 	private $page;
+	/** @var array<int,mixed> By rc_id: RecentChange::getPage() when the change was saved (RecentChange_save) */
+	private $handed = [];
 
 	/** Unresolvable by definition (RFC 2606), so no answer can ever make the hostname rows cheap. */
 	private const BAD_HOST = 'rcemit-bench.invalid';
@@ -159,6 +163,10 @@ class BenchmarkFeeds extends Maintenance {
 	 */
 	private function makeChanges(): array {
 		$services = MediaWikiServices::getInstance();
+		// What each saving request hands RecentChange as its page, as notifyRCFeeds() will see it.
+		$services->getHookContainer()->register( 'RecentChange_save', function ( RecentChange $rc ): void {
+			$this->handed[(int)$rc->getAttribute( 'rc_id' )] = $rc->getPage();
+		} );
 		$user = User::newSystemUser( 'RcEmit benchmark', [ 'steal' => true ] );
 		$services->getUserGroupManager()->addUserToGroup( $user, 'bureaucrat' );
 		$title = Title::newFromText( 'Zürich Hauptbahnhof' );
@@ -230,8 +238,9 @@ class BenchmarkFeeds extends Maintenance {
 
 	/**
 	 * The newest recentchanges row of a type (and log type), and for a log row what a saving request hands
-	 * RecentChange: the IRC action comment (mExtra['actionCommentIRC']) and the log entry's target Title,
-	 * whose text computing that comment has computed (ManualLogEntry::getRecentChange()).
+	 * RecentChange: the IRC action comment (mExtra['actionCommentIRC']) and the log entry's target Title as
+	 * RecentChange_save saw it, whose text computing that comment has computed
+	 * (ManualLogEntry::getRecentChange()).
 	 *
 	 * @return array{row:object,comment:?string,page:?Title}
 	 */
@@ -248,7 +257,10 @@ class BenchmarkFeeds extends Maintenance {
 		if ( $type === RC_LOG ) {
 			$entry = DatabaseLogEntry::newFromId( (int)$row->rc_logid, $dbr );
 			$comment = MediaWikiCompat::logFormatterFromEntry( $entry )->getIRCActionComment();
-			$target = Title::castFromLinkTarget( $entry->getTarget() );
+			$target = $this->handed[(int)$row->rc_id] ?? null;
+			if ( !$target instanceof Title ) {
+				$this->fatalError( "the $logType row's page was not handed over as a Title" );
+			}
 			$target->getPrefixedText();
 		}
 		return [ 'row' => $row, 'comment' => $comment, 'page' => $target ];

@@ -278,6 +278,10 @@ def actions(run):
                                              reason="cleanup: line1\nline2 & <x>", token=a.token()))
     step("undelete", lambda: a.call(action="undelete", title="Golden Redirect", reason="restore it",
                                     token=a.token()))
+    # The flag comes from the Title whose row the protection loaded: here it says redirect.
+    step("protection of a redirect", lambda: a.call(action="protect", title="Golden Redirect",
+                                                    protections="edit=sysop", expiry="infinite",
+                                                    reason="stable redirect", token=a.token()))
     step("protect", lambda: a.call(action="protect", title="Golden Moved", protections="edit=sysop|move=sysop",
                                    expiry="infinite|1 week", reason="vandalism", token=a.token()))
     step("unprotect", lambda: a.call(action="protect", title="Golden Moved", protections="edit=all|move=all",

@@ -461,7 +461,13 @@ class PayloadBuilder {
 	 * deleteBatch.php) DeletePage publishes the log entry when its transaction commits, before its updates
 	 * invalidate the cache. A page move's log row (at the old title) is a redirect exactly when the move left
 	 * one: MovePage stores `5::noredir` as '0' when it creates the redirect, right before it publishes the
-	 * entry, and as '1' when the old title is left empty; the serialised params end with it.
+	 * entry, and as '1' when the old title is left empty; the serialised params end with it. A protection's
+	 * or upload's log entry targets the Title whose page row the request has loaded, if any: protection leaves
+	 * the page as it is, reading it first (ApiProtect loads it from the primary database, through WikiPage,
+	 * which hands the row to its Title), and an upload publishes after its description page was saved or
+	 * given a null revision through WikiPage::updateRevisionOn(), which reloads the row into the same Title
+	 * (LocalFile::recordUpload3()). That Title's page_is_redirect is the answer then, without a lookup; a
+	 * Title without its row takes the LinkCache path.
 	 *
 	 * @param mixed $page RecentChange::getPage()
 	 * @param Title $title
@@ -485,6 +491,12 @@ class PayloadBuilder {
 				if ( str_ends_with( $params, 's:10:"5::noredir";s:1:"1";}' ) ) {
 					return false;
 				}
+			}
+			// Title::$mRedirect is public on 1.39 and 1.43: null until the page row is known.
+			if ( ( $logType === 'protect' || $logType === 'upload' ) && $page instanceof Title
+				&& $page->mRedirect !== null
+			) {
+				return $page->mRedirect;
 			}
 		}
 		if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW ) ) {
