@@ -118,22 +118,26 @@ class PayloadBuilder {
 		'merge/merge' => 'MergeLogFormatter',
 	];
 	/**
-	 * The title param of the log types above that have one, by log type, and how serialize() starts their params
-	 * (MovePage and MergeHistory set it first): the library needs its namespace (see titleNamespace()).
+	 * The title param of the log types above that have one, by log type, and the serialised params the
+	 * library reads with that title first (MovePage and MergeHistory set it first; group 1: its length) and
+	 * no tag NOT_LIBRARY_SERIALIZABLE refuses: the library needs the title's namespace (see titleNamespace()).
 	 */
 	private const TITLE_PARAMS = [
-		'move' => [ '4::target', '/^a:\d+:\{s:9:"4::target";s:(\d+):"/' ],
-		'merge' => [ '4::dest', '/^a:\d+:\{s:7:"4::dest";s:(\d+):"/' ],
+		'move' => [ '4::target', '/^a:\d+:\{s:9:"4::target";s:(\d+):"(?!.*[OCrRES]:)/s' ],
+		'merge' => [ '4::dest', '/^a:\d+:\{s:7:"4::dest";s:(\d+):"(?!.*[OCrRES]:)/s' ],
 	];
 	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
 	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
 	/**
-	 * The start of a block's serialised params whose duration (first, as BlockUser stores it) is one of
-	 * wfIsInfinity()'s words or, in group 1, matches DURATION: one search instead of three.
+	 * A block's serialised params whose API form the library may derive: the duration first (as BlockUser
+	 * stores it), one of wfIsInfinity()'s words or, in group 1, matching DURATION; no page restrictions (a
+	 * `pages` key anywhere) and no tag NOT_LIBRARY_SERIALIZABLE refuses. One search, as a cold regular
+	 * expression costs more than the rest of a log row's checks.
 	 */
-	private const SERIALIZED_BLOCK_DURATION = '/^a:\d+:\{s:11:"5::duration";s:\d+:"' .
+	private const SERIALIZED_BLOCK = '/^a:\d+:\{s:11:"5::duration";s:\d+:"' .
 		'(?:infinite|indefinite|infinity|never|' .
-		'((?i)\s*\d{1,5}\s*(?:sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*))";/';
+		'((?i)\s*\d{1,5}\s*(?:sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*))";' .
+		'(?!.*(?:[OCrRES]:|s:5:"pages";))/s';
 
 	private const RC_EDIT = 0;
 	private const RC_NEW = 1;
@@ -214,10 +218,10 @@ class PayloadBuilder {
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
 		if ( $parts & self::PART_REDIRECT ) {
 			try {
-				// An edit's saved WikiPage answers from memory (see isRedirect()): called here directly, as
-				// it is most of the changes.
+				// An edit's saved WikiPage answers from memory (see isRedirect()): read here directly, as it
+				// is most of the changes.
 				if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW )
-					? $page->isRedirect()
+					? $title->mRedirect ?? $page->isRedirect()
 					: self::isRedirect( $page, $title, $a )
 				) {
 					$flags |= self::FLAG_REDIRECT;
@@ -252,14 +256,13 @@ class PayloadBuilder {
 			$paramsApi = '';
 			$rcParams = $a['rc_params'] ?? '';
 			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
-			$stored = null;
+			$stored = $titleParam = null;
 			// An array of scalars and arrays goes as stored: the library unserialises it. A block whose API
 			// params the library may format goes so only when its duration and restrictions can be seen in the
-			// string; otherwise it is read here for apiParamsInLibrary().
+			// string, a move or merge only when its title can; otherwise they are read here for
+			// apiParamsInLibrary().
 			if ( is_string( $rcParams ) && strncmp( $rcParams, 'a:', 2 ) === 0
-				&& !preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams )
-				&& !( $api && ( $logAction === 'block' || $logAction === 'reblock' )
-					&& !self::blockParamsReadable( $rcParams ) )
+				&& self::librarySerializable( $api, $logType, $logAction, $rcParams, $titleParam )
 			) {
 				$paramsRaw = $rcParams;
 				$flags |= self::FLAG_PARAMS_SERIALIZED;
@@ -271,7 +274,7 @@ class PayloadBuilder {
 			}
 			if ( $api ) {
 				if ( ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
-					&& self::apiParamsInLibrary( $logType, $logAction, $stored, $rcParams, $paramsApi )
+					&& self::apiParamsInLibrary( $logType, $logAction, $stored, $titleParam, $paramsApi )
 				) {
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
@@ -437,13 +440,15 @@ class PayloadBuilder {
 	 * The API's `redirect`: page_is_redirect of the page now at the change's title (ApiQueryRecentChanges
 	 * LEFT JOINs page ON rc_namespace/rc_title, not on rc_cur_id), read right after the change.
 	 *
-	 * An edit or page creation saved by PageUpdater hands RecentChange the WikiPage it has just updated: its
-	 * isRedirect() answers from the row WikiPage::updateRevisionOn() wrote (page_is_redirect; on 1.43 also the
-	 * redirect target, which the same save stored), with no lookup. Another PageIdentity (a caller building
-	 * the change itself, or a Title after a core feed called getTitle()) takes the paths below.
+	 * An edit or page creation saved by PageUpdater hands RecentChange the WikiPage it has just updated:
+	 * WikiPage::updateRevisionOn() has reloaded the page row into the WikiPage's Title, whose public
+	 * $mRedirect is then page_is_redirect as the API joins it (build() reads it; WikiPage::isRedirect() answers
+	 * from the same row if it is not set, on 1.43 only when the redirect target is valid), with no lookup.
+	 * Another PageIdentity (a caller building the change itself, or a Title after a core feed called
+	 * getTitle()) takes the paths below.
 	 *
-	 * Otherwise first the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it on edits
-	 * (WikiPage::updateRevisionOn() has just stored the new row) and invalidates it on deletion, and every
+	 * Otherwise first the page's row in the LinkCache, looked up by namespace and DB key: MediaWiki updates it
+	 * on edits (WikiPage::updateRevisionOn() has just stored the new row) and invalidates it on deletion, and every
 	 * PageStore lookup below reads the same row first, so a hit gives the same answer without the cost of
 	 * Title::isRedirect()/canExist()/PageStore on a Title the change has just created (together 5 to 50 µs,
 	 * most of an RcEmit notify). On a miss:
@@ -635,21 +640,34 @@ class PayloadBuilder {
 	}
 
 	/**
-	 * Whether a block's serialised params show what apiParamsInLibrary() checks, without unserialising them:
-	 * the duration first (as BlockUser stores it) and infinite or `<number> <unit>` in UTC, and no page
-	 * restrictions (a plain search: a `pages` key anywhere sends the row the slow way).
+	 * Whether serialised params go to the library as they are: no tag it does not unserialise
+	 * (NOT_LIBRARY_SERIALIZABLE) and, when the API params are wanted, what apiParamsInLibrary() checks visible
+	 * in the string: a block's duration (infinite, or `<number> <unit>` in UTC) and no page restrictions, a
+	 * move's or merge's title, which is returned. One regular expression per row.
 	 *
-	 * @param string $rcParams
+	 * @param bool $api Whether the API params are wanted
+	 * @param string $logType
+	 * @param string $logAction
+	 * @param string $rcParams serialize() of an array
+	 * @param string|null &$titleParam Set to a move's or merge's title
 	 * @return bool
 	 */
-	private static function blockParamsReadable( string $rcParams ): bool {
-		if ( strpos( $rcParams, 's:5:"pages";' ) !== false
-			|| !preg_match( self::SERIALIZED_BLOCK_DURATION, $rcParams, $m )
-		) {
-			return false;
+	private static function librarySerializable( bool $api, string $logType, string $logAction,
+		string $rcParams, ?string &$titleParam
+	): bool {
+		if ( $api && ( $logAction === 'block' || $logAction === 'reblock' ) ) {
+			// Group 1 is set for a relative duration only.
+			return preg_match( self::SERIALIZED_BLOCK, $rcParams, $m )
+				&& ( !isset( $m[1] ) || date_default_timezone_get() === 'UTC' );
 		}
-		// Group 1 is set for a relative duration only.
-		return !isset( $m[1] ) || date_default_timezone_get() === 'UTC';
+		if ( $api && isset( self::TITLE_PARAMS[$logType] ) ) {
+			if ( !preg_match( self::TITLE_PARAMS[$logType][1], $rcParams, $m ) ) {
+				return false;
+			}
+			$titleParam = substr( $rcParams, strlen( $m[0] ), (int)$m[1] );
+			return true;
+		}
+		return !preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams );
 	}
 
 	/**
@@ -658,21 +676,18 @@ class PayloadBuilder {
 	 * not overridden), with nothing that needs the wiki but a title's namespace. Block rows: a duration PHP's
 	 * strtotime() reads the way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
 	 *
-	 * @param string $logType
-	 * @param string $logAction
 	 * Move and merge rows: their title's namespace must be known here (titleNamespace()); it goes in the API
 	 * params' field as a decimal number.
 	 *
 	 * @param string $logType
 	 * @param string $logAction
-	 * @param array|null $stored The params as stored; null when sent serialised (a block then passed
-	 *  blockParamsReadable())
-	 * @param mixed $rcParams rc_params (serialised, when $stored is null)
+	 * @param array|null $stored The params as stored; null when sent serialised (after librarySerializable())
+	 * @param string|null $titleParam A move's or merge's title, when sent serialised
 	 * @param string &$titleNs Set to the namespace of a move's or merge's title, else left ''
 	 * @return bool
 	 */
-	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored, $rcParams,
-		string &$titleNs
+	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored,
+		?string $titleParam, string &$titleNs
 	): bool {
 		$key = "$logType/$logAction";
 		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
@@ -688,13 +703,8 @@ class PayloadBuilder {
 			return false;
 		}
 		if ( isset( self::TITLE_PARAMS[$logType] ) ) {
-			[ $name, $serialized ] = self::TITLE_PARAMS[$logType];
-			if ( $stored !== null ) {
-				$text = $stored[$name] ?? null;
-			} elseif ( preg_match( $serialized, $rcParams, $m ) ) {
-				$text = substr( $rcParams, strlen( $m[0] ), (int)$m[1] );
-			}
-			if ( !isset( $text ) || !is_string( $text ) ) {
+			$text = $stored !== null ? $stored[self::TITLE_PARAMS[$logType][0]] ?? null : $titleParam;
+			if ( !is_string( $text ) ) {
 				return false;
 			}
 			$titleNs = (string)self::titleNamespace( $text );
