@@ -12,6 +12,11 @@ use Throwable;
 use Title;
 use WikiMap;
 
+// Global functions of the per-change path, bound when compiled (count() becomes an opcode).
+use function count;
+use function ord;
+use function register_shutdown_function;
+
 /**
  * A $wgRCFeeds entry published by rcemit:
  *
@@ -230,12 +235,16 @@ class RcEmitFeed extends RCFeed {
 			$parts |= self::$payloadParts;
 		}
 		$parts |= self::$anyParts ?? ( self::$anyParts = self::anyFeedParts() );
-		self::services();
+		if ( self::$services !== MediaWikiServices::getInstance() ) {
+			self::services();
+		}
 		self::$payload = PayloadBuilder::build( $rc, $actionComment,
 			self::$tagCache->get( (int)$rc->getAttribute( 'rc_id' ) ), $parts, $complete );
 		self::$payloadRc = $rc;
 		self::$payloadParts = $complete;
-		self::logPartFailures();
+		if ( ord( self::$payload[PayloadBuilder::PART_FAILED_BYTE] ) & PayloadBuilder::PART_FAILED_BIT ) {
+			self::logPartFailures();
+		}
 		return self::$payload;
 	}
 

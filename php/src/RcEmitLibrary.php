@@ -8,6 +8,9 @@ namespace MediaWiki\Extension\RcEmit;
 use FFI;
 use Throwable;
 
+// Bound when compiled: strlen() of the per-change path becomes an opcode.
+use function strlen;
+
 /**
  * The rcemit library (librcemit.so) seen through PHP FFI: loaded once per process, lazily.
  *
