@@ -144,6 +144,29 @@ class PayloadBuilder {
 	];
 	/** How serialize() starts a block's duration, the first entry as BlockUser stores it */
 	private const BLOCK_DURATION_ENTRY = 's:11:"5::duration";s:';
+	/**
+	 * A block's whole first entry for the usual durations, and whether each is relative (read in UTC only):
+	 * BlockUser stores every infinite one as `infinity`, the others as given, and these are the choices of
+	 * the block form (MediaWiki's default `ipboptions`) and a few common others. One lookup instead of reading
+	 * the entry: side by side in the benchmark, 9-10 % of a block row (they are rare, so their code is cold).
+	 */
+	private const USUAL_BLOCK_DURATIONS = [
+		's:11:"5::duration";s:8:"infinity";' => false,
+		's:11:"5::duration";s:7:"2 hours";' => true,
+		's:11:"5::duration";s:5:"1 day";' => true,
+		's:11:"5::duration";s:6:"3 days";' => true,
+		's:11:"5::duration";s:6:"1 week";' => true,
+		's:11:"5::duration";s:7:"2 weeks";' => true,
+		's:11:"5::duration";s:7:"1 month";' => true,
+		's:11:"5::duration";s:8:"3 months";' => true,
+		's:11:"5::duration";s:8:"6 months";' => true,
+		's:11:"5::duration";s:6:"1 year";' => true,
+		's:11:"5::duration";s:6:"1 hour";' => true,
+		's:11:"5::duration";s:8:"24 hours";' => true,
+		's:11:"5::duration";s:8:"31 hours";' => true,
+		's:11:"5::duration";s:8:"48 hours";' => true,
+		's:11:"5::duration";s:8:"72 hours";' => true,
+	];
 	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
 	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
 	/** wfIsInfinity()'s words */
@@ -698,6 +721,15 @@ class PayloadBuilder {
 		}
 		// a:N:{s:LEN:"KEY";s:LEN:"VALUE";...
 		$start = strpos( $rcParams, '{' ) + 1;
+		if ( $block ) {
+			$end = strpos( $rcParams, '";', $start + strlen( $entry ) );
+			$relative = $end === false ? null
+				: self::USUAL_BLOCK_DURATIONS[substr( $rcParams, $start, $end + 2 - $start )] ?? null;
+			if ( $relative !== null ) {
+				return strpos( $rcParams, 's:5:"pages";' ) === false
+					&& ( !$relative || date_default_timezone_get() === 'UTC' );
+			}
+		}
 		if ( substr( $rcParams, $start, strlen( $entry ) ) !== $entry ) {
 			return false;
 		}
