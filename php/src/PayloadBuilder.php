@@ -167,11 +167,12 @@ class PayloadBuilder {
 		's:11:"5::duration";s:8:"48 hours";' => true,
 		's:11:"5::duration";s:8:"72 hours";' => true,
 	];
-	/** Block durations the library reads as strtotime() does (api_log_params.rs, parse_duration) */
-	private const DURATION = '/^\s*\d{1,5}\s*(sec|second|min|minute|hour|day|week|fortnight|month|year)s?\s*$/i';
 	/** wfIsInfinity()'s words */
 	private const INFINITY = [ 'infinite' => true, 'indefinite' => true, 'infinity' => true, 'never' => true ];
-	/** DURATION's units as they follow `<number> ` in the usual spelling, singular and plural */
+	/**
+	 * The units of the relative block durations the library reads as strtotime() does (api_log_params.rs,
+	 * parse_duration), as they follow `<number> ` in the usual spelling, singular and plural
+	 */
 	private const DURATION_UNITS = [
 		'sec' => true, 'secs' => true, 'second' => true, 'seconds' => true, 'min' => true, 'mins' => true,
 		'minute' => true, 'minutes' => true, 'hour' => true, 'hours' => true, 'day' => true, 'days' => true,
@@ -746,12 +747,22 @@ class PayloadBuilder {
 		if ( strpos( $rcParams, 's:5:"pages";' ) !== false ) {
 			return false;
 		}
-		if ( isset( self::INFINITY[$value] ) ) {
+		return self::durationReadable( $value );
+	}
+
+	/**
+	 * Whether the library reads a block duration as BlockLogFormatter does: one of wfIsInfinity()'s words, or
+	 * `<1 to 5 digits> <unit>[s]` (one space, lower case; other spellings go the PHP way, which prints the
+	 * same) while PHP's time zone is UTC, as strtotime() adds it in the default zone.
+	 */
+	private static function durationReadable( string $duration ): bool {
+		if ( isset( self::INFINITY[$duration] ) ) {
 			return true;
 		}
-		$digits = strspn( $value, '0123456789' );
-		return $digits >= 1 && $digits <= 5 && ( $value[$digits] ?? '' ) === ' '
-			&& isset( self::DURATION_UNITS[substr( $value, $digits + 1 )] ) && date_default_timezone_get() === 'UTC';
+		$digits = strspn( $duration, '0123456789' );
+		return $digits >= 1 && $digits <= 5 && ( $duration[$digits] ?? '' ) === ' '
+			&& isset( self::DURATION_UNITS[substr( $duration, $digits + 1 )] )
+			&& date_default_timezone_get() === 'UTC';
 	}
 
 	/**
@@ -807,8 +818,7 @@ class PayloadBuilder {
 			}
 		}
 		$duration = $stored['5::duration'] ?? 'infinity';
-		return wfIsInfinity( $duration ) || ( is_string( $duration ) && preg_match( self::DURATION, $duration )
-			&& date_default_timezone_get() === 'UTC' );
+		return is_string( $duration ) && self::durationReadable( $duration );
 	}
 
 	/**
