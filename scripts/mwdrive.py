@@ -364,6 +364,10 @@ def actions(run):
     step("move to a main-namespace title with a colon",
          lambda: a.call(action="move", **{"from": "User talk:Editor/Colon"}, to="Star Trek: Colon",
                         noredirect="1", reason="back to main", token=a.token()))
+    # A title with a quote cannot be read from the serialised params: PHP reads them first.
+    step("move to a title with a quote",
+         lambda: a.call(action="move", **{"from": "Star Trek: Colon"}, to='Talk:Say "cheese"',
+                        reason="quoted", token=a.token()))
     # Log rows whose API params the library derives: protect/modify, a month-long block (calendar months, as
     # PHP's strtotime adds them), upload/revert.
     step("protection change", lambda: a.call(action="protect", title="Rollback Target",
@@ -371,6 +375,11 @@ def actions(run):
                                              reason="less strict", token=a.token()))
     step("block for a month", lambda: a.call(action="block", user="203.0.113.9", expiry="1 month",
                                              reason="persistent", token=a.token()))
+    # A duration outside PHP's table of the usual ones, and a date, which PHP's BlockLogFormatter formats.
+    step("block for ten days", lambda: a.call(action="block", user="203.0.113.10", expiry="10 days",
+                                              reason="cool down", token=a.token()))
+    step("block until a date", lambda: a.call(action="block", user="203.0.113.11",
+                                              expiry="2040-01-01T00:00:00Z", reason="long", token=a.token()))
 
     def revert_file():
         pages = a.call(action="query", titles="File:Golden Test.png", prop="imageinfo", iiprop="archivename",

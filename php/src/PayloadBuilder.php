@@ -21,6 +21,7 @@ use WikiPage;
 
 // Global functions of the per-change path, bound when compiled: strlen() and is_string() become opcodes, the
 // others direct calls, instead of a namespace lookup at run time.
+use function count;
 use function ctype_digit;
 use function date_default_timezone_get;
 use function is_string;
@@ -29,7 +30,6 @@ use function preg_match;
 use function rtrim;
 use function str_ends_with;
 use function strlen;
-use function strncmp;
 use function strpos;
 use function strspn;
 use function strtr;
@@ -52,7 +52,7 @@ use function substr;
  * Parts only the xmlrc format prints, computed only when a feed's properties ask for them (PART_*):
  * - redirect (page_is_redirect after the change, the API's `redirect`): see isRedirect();
  * - log rows: the API's `logparams`, which the library derives from the stored params for core's log types
- *   (see apiParamsInLibrary(); a move's or merge's title namespace comes from here); for others
+ *   (see apiKind(); a move's or merge's title namespace comes from here); for others
  *   LogFormatter::formatParametersForApi() here;
  * - sha1 (one indexed query) and parsedcomment (the comment parser, which may query link targets): see
  *   sha1() and parsedComment().
@@ -134,38 +134,38 @@ class PayloadBuilder {
 		'merge/merge' => 'MergeLogFormatter',
 	];
 	/**
-	 * The title param of the log types above that have one, by log type, and how serialize() starts it as the
-	 * first entry (MovePage and MergeHistory set it first): the library needs its namespace (see
-	 * titleNamespace()).
+	 * The title param of the log types above that have one, by log type, and how serialize() starts its key
+	 * (LIBRARY_SERIALIZABLE captures it): the library needs its namespace (see titleNamespace()).
 	 */
 	private const TITLE_PARAMS = [
-		'move' => [ '4::target', 's:9:"4::target";s:' ],
-		'merge' => [ '4::dest', 's:7:"4::dest";s:' ],
+		'move' => [ '4::target', 's:9:"4::target' ],
+		'merge' => [ '4::dest', 's:7:"4::dest' ],
 	];
-	/** How serialize() starts a block's duration, the first entry as BlockUser stores it */
-	private const BLOCK_DURATION_ENTRY = 's:11:"5::duration";s:';
+	/** How serialize() starts the key of a block's duration */
+	private const BLOCK_DURATION_KEY = 's:11:"5::duration';
 	/**
-	 * A block's whole first entry for the usual durations, and whether each is relative (read in UTC only):
-	 * BlockUser stores every infinite one as `infinity`, the others as given, and these are the choices of
-	 * the block form (MediaWiki's default `ipboptions`) and a few common others. One lookup instead of reading
-	 * the entry: side by side in the benchmark, 9-10 % of a block row (they are rare, so their code is cold).
+	 * The usual block durations, and whether each is relative (read in UTC only): BlockUser stores every
+	 * infinite one as `infinity`, the others as given, and these are the choices of the block form
+	 * (MediaWiki's default `ipboptions`) and a few common others. One lookup instead of reading the duration
+	 * (durationReadable()): side by side in the benchmark, 9-10 % of a block row (they are rare, so their code
+	 * is cold).
 	 */
 	private const USUAL_BLOCK_DURATIONS = [
-		's:11:"5::duration";s:8:"infinity";' => false,
-		's:11:"5::duration";s:7:"2 hours";' => true,
-		's:11:"5::duration";s:5:"1 day";' => true,
-		's:11:"5::duration";s:6:"3 days";' => true,
-		's:11:"5::duration";s:6:"1 week";' => true,
-		's:11:"5::duration";s:7:"2 weeks";' => true,
-		's:11:"5::duration";s:7:"1 month";' => true,
-		's:11:"5::duration";s:8:"3 months";' => true,
-		's:11:"5::duration";s:8:"6 months";' => true,
-		's:11:"5::duration";s:6:"1 year";' => true,
-		's:11:"5::duration";s:6:"1 hour";' => true,
-		's:11:"5::duration";s:8:"24 hours";' => true,
-		's:11:"5::duration";s:8:"31 hours";' => true,
-		's:11:"5::duration";s:8:"48 hours";' => true,
-		's:11:"5::duration";s:8:"72 hours";' => true,
+		'infinity' => false,
+		'2 hours' => true,
+		'1 day' => true,
+		'3 days' => true,
+		'1 week' => true,
+		'2 weeks' => true,
+		'1 month' => true,
+		'3 months' => true,
+		'6 months' => true,
+		'1 year' => true,
+		'1 hour' => true,
+		'24 hours' => true,
+		'31 hours' => true,
+		'48 hours' => true,
+		'72 hours' => true,
 	];
 	/** wfIsInfinity()'s words */
 	private const INFINITY = [ 'infinite' => true, 'indefinite' => true, 'infinity' => true, 'never' => true ];
@@ -199,10 +199,18 @@ class PayloadBuilder {
 	private const FLAG_API_PARAMS_IN_LIBRARY = 2048;
 	private const FLAG_PARAMS_SERIALIZED = 4096;
 	/**
-	 * serialize() tags the library does not unserialise (objects, references, enums, escaped strings); as a
-	 * plain search it also hits such text inside strings, which only costs the PHP path.
+	 * Log params the library unserialises, as the one regular expression every log row runs (a rare log
+	 * type's own expression, or the string functions reading its entry, are cold when its row comes: 1 to 2
+	 * µs more, side by side in the benchmark): serialize() of an array with no tag the library does not
+	 * unserialise (objects, references, enums, escaped strings) and no page restrictions (a block's, which are
+	 * titles). As a plain search it also hits such text inside strings, which only costs the PHP path.
+	 *
+	 * It captures the first entry when it is one the library needs to see, as MovePage, MergeHistory and
+	 * BlockUser store it first: how serialize() starts its key (1, TITLE_PARAMS or BLOCK_DURATION_KEY), its
+	 * string value's length (2) and its text up to the first quote (3; a value with a quote is not read).
 	 */
-	private const NOT_LIBRARY_SERIALIZABLE = '/[OCrRES]:/';
+	private const LIBRARY_SERIALIZABLE = '/^a:\d+:\{(?!.*(?:[OCrRES]:|s:5:"pages";))' .
+		'(?:(s:11:"5::duration|s:9:"4::target|s:7:"4::dest)";s:(\d+):"([^"]*)";)?/s';
 	/** Byte offset of the low byte of `flags` (after the magic and eleven 64-bit integers) */
 	private const FLAGS_OFFSET = 92;
 	/**
@@ -212,18 +220,40 @@ class PayloadBuilder {
 	public const PART_FAILED_BYTE = self::FLAGS_OFFSET + 1;
 	public const PART_FAILED_BIT = self::FLAG_PART_FAILED >> 8;
 
-	/** @var MediaWikiServices|null The container $linkCache came from (tests may reset it) */
-	private static $services = null;
+	/**
+	 * What the library does with a log row's API params (apiKind()): nothing, PHP formats them (a log type it
+	 * does not reproduce, or whose formatter the wiki replaced)
+	 */
+	private const API_BY_PHP = 0;
+	/** The library derives them from the params as stored */
+	private const API_PLAIN = 1;
+	/** The same, when the block's duration is one the library reads and there are no page restrictions */
+	private const API_BLOCK = 2;
+	/** The same, with the namespace of the title param (TITLE_PARAMS), which comes from here */
+	private const API_TITLE = 3;
+	/** Bound of the memos below: log types and namespace prefixes come from the wiki's code and config */
+	private const MEMO_MAX = 64;
+
+	/**
+	 * @var MediaWikiServices|null The container the fields below come from, computed when first needed and
+	 *  kept while it is the same (tests reset it): facts of the wiki's configuration, never of one change
+	 */
+	private static $from = null;
 	/** @var LinkCache|null */
 	private static $linkCache = null;
-	/** @var MediaWikiServices|null The container $logHandlers came from */
-	private static $logHandlersFrom = null;
-	/** @var array $wgLogActionsHandlers */
-	private static $logHandlers = [];
-	/** @var MediaWikiServices|null The container $language came from */
-	private static $languageFrom = null;
 	/** @var Language|null The content language */
 	private static $language = null;
+	/** @var array|null $wgLogActionsHandlers */
+	private static $logHandlers = null;
+	/** @var array<string,array<string,int>> API_* by log type and action (apiKind()) */
+	private static $apiKinds = [];
+	/** @var array<string,int> Namespace by title prefix (titleNamespace()) */
+	private static $namespaces = [];
+	/**
+	 * @var bool|null Whether PHP's time zone is UTC, in which strtotime() adds a relative block duration as the
+	 *  library does: MediaWiki sets it once, in Setup.php, from $wgLocaltimezone
+	 */
+	private static $utc = null;
 	/** @var array<string,Throwable> Failures of optional parts in the last build() or withRedirect(), by part */
 	private static $failures = [];
 
@@ -231,6 +261,7 @@ class PayloadBuilder {
 		| JSON_PARTIAL_OUTPUT_ON_ERROR;
 
 	/**
+	 * @param MediaWikiServices $services The current container (RcEmitFeed has it at hand)
 	 * @param RecentChange $rc The change, after RecentChange::save() inserted it
 	 * @param string|null $actionComment The IRC action comment core passes to RCFeed::notify()
 	 * @param string[] $tags The change's tags in the API's order (TagCache::get())
@@ -240,9 +271,13 @@ class PayloadBuilder {
 	 * @return string The payload bytes
 	 */
 	public static function build(
-		RecentChange $rc, $actionComment, array $tags, int $parts, ?int &$complete = null
+		MediaWikiServices $services, RecentChange $rc, $actionComment, array $tags, int $parts,
+		?int &$complete = null
 	): string {
 		self::$failures = [];
+		if ( $services !== self::$from ) {
+			self::refresh( $services );
+		}
 		// Every read tolerates a missing key: a change published to feeds only (ManualLogEntry::publish( $id,
 		// 'udp' ), e.g. the patrol log) never went through save() and has no rc_id.
 		$a = $rc->getAttributes();
@@ -265,11 +300,11 @@ class PayloadBuilder {
 			| ( ( $a['rc_new_len'] ?? null ) === null ? self::FLAG_NEW_LEN_NULL : 0 );
 		if ( $parts & self::PART_REDIRECT ) {
 			try {
-				// An edit's saved WikiPage answers from memory (see isRedirect()): read here directly, as it
-				// is most of the changes.
+				// An edit's saved WikiPage answers from memory, and a log row without a page is no redirect (see
+				// isRedirect()): both read here directly, as they are most of the changes.
 				if ( $page instanceof WikiPage && ( $type === self::RC_EDIT || $type === self::RC_NEW )
 					? $title->mRedirect ?? $page->isRedirect()
-					: self::isRedirect( $page, $title, $a )
+					: ( $type !== self::RC_LOG || ( $a['rc_cur_id'] ?? 0 ) ) && self::isRedirect( $page, $title, $a )
 				) {
 					$flags |= self::FLAG_REDIRECT;
 				}
@@ -303,13 +338,15 @@ class PayloadBuilder {
 			$paramsApi = '';
 			$rcParams = $a['rc_params'] ?? '';
 			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
+			$kind = $api ? self::$apiKinds[$logType][$logAction] ?? self::apiKind( $logType, $logAction )
+				: self::API_BY_PHP;
 			$stored = $titleParam = null;
-			// An array of scalars and arrays goes as stored: the library unserialises it. A block whose API
-			// params the library may format goes so only when its duration and restrictions can be seen in the
+			// An array of scalars and arrays goes as stored (LIBRARY_SERIALIZABLE): the library unserialises
+			// it. A block whose API params the library derives goes so only when its duration can be seen in the
 			// string, a move or merge only when its title can; otherwise they are read here for
-			// apiParamsInLibrary().
-			if ( is_string( $rcParams ) && strncmp( $rcParams, 'a:', 2 ) === 0
-				&& self::librarySerializable( $api, $logType, $logAction, $rcParams, $titleParam )
+			// storedReadable().
+			if ( is_string( $rcParams ) && preg_match( self::LIBRARY_SERIALIZABLE, $rcParams, $first )
+				&& ( $kind < self::API_BLOCK || self::firstEntryReadable( $kind, $logType, $first, $titleParam ) )
 			) {
 				$paramsRaw = $rcParams;
 				$flags |= self::FLAG_PARAMS_SERIALIZED;
@@ -320,9 +357,14 @@ class PayloadBuilder {
 				}
 			}
 			if ( $api ) {
-				if ( ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
-					&& self::apiParamsInLibrary( $logType, $logAction, $stored, $titleParam, $paramsApi )
+				if ( $kind !== self::API_BY_PHP
+					&& ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
+					&& ( $stored === null || self::storedReadable( $kind, $logType, $stored, $titleParam ) )
 				) {
+					// The library needs a title param's namespace: as a decimal number in this field.
+					if ( $kind === self::API_TITLE ) {
+						$paramsApi = (string)self::titleNamespace( $titleParam );
+					}
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
 					$paramsApi = self::apiLogParams( $a );
@@ -458,6 +500,10 @@ class PayloadBuilder {
 		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
 			return $payload;
 		}
+		$services = MediaWikiServices::getInstance();
+		if ( $services !== self::$from ) {
+			self::refresh( $services );
+		}
 		$a = [];
 		// Only the attributes isRedirect() reads (getAttributes() is what tests count as a build).
 		foreach ( [ 'rc_type', 'rc_cur_id', 'rc_log_type', 'rc_log_action', 'rc_params' ] as $name ) {
@@ -564,11 +610,7 @@ class PayloadBuilder {
 		if ( $namespace >= 0 && $dbKey !== '' && !$title->isExternal() ) {
 			// The service is kept while the container is the same (getLinkCache() costs half a µs); the array
 			// form skips the TitleValue's validation, which the Title has done already.
-			$services = MediaWikiServices::getInstance();
-			if ( $services !== self::$services ) {
-				self::$linkCache = $services->getLinkCache();
-				self::$services = $services;
-			}
+			self::$linkCache ??= self::$from->getLinkCache();
 			$cached = self::$linkCache->getGoodLinkFieldObj(
 				[ 'page_namespace' => $namespace, 'page_title' => $dbKey ], 'redirect' );
 			if ( $cached !== null ) {
@@ -581,7 +623,7 @@ class PayloadBuilder {
 		if ( !$title->canExist() ) {
 			return false;
 		}
-		$page = MediaWikiServices::getInstance()->getPageStore()
+		$page = self::$from->getPageStore()
 			->getPageByName( $title->getNamespace(), $title->getDBkey() );
 		return $page !== null && $page->isRedirect();
 	}
@@ -692,62 +734,69 @@ class PayloadBuilder {
 	}
 
 	/**
-	 * Whether serialised params go to the library as they are: no tag it does not unserialise
-	 * (NOT_LIBRARY_SERIALIZABLE) and, when the API params are wanted, what apiParamsInLibrary() checks visible
-	 * in the string: a block's duration and no page restrictions, a move's or merge's title, which is
-	 * returned. The duration passes in its usual spelling: one of wfIsInfinity()'s words, or `<number> <unit>`
-	 * (one space, lower case; the others go the PHP way) in UTC.
+	 * Forgets what was kept of another container's wiki (tests reset the services).
+	 */
+	private static function refresh( MediaWikiServices $services ): void {
+		self::$from = $services;
+		self::$linkCache = self::$language = self::$logHandlers = self::$utc = null;
+		self::$apiKinds = self::$namespaces = [];
+	}
+
+	/**
+	 * What the library does with the API params of this log type and action (API_*): it derives them
+	 * (src/format/api_log_params.rs) for a log type whose core formatter it reproduces, still handled by that
+	 * formatter ($wgLogActionsHandlers not overridden). Kept per log type and action.
+	 */
+	private static function apiKind( string $logType, string $logAction ): int {
+		$key = "$logType/$logAction";
+		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
+		self::$logHandlers ??= self::$from->getMainConfig()->get( 'LogActionsHandlers' );
+		$kind = self::API_BY_PHP;
+		if ( $formatter !== null && ( self::$logHandlers[$key] ?? null ) === $formatter ) {
+			$block = $formatter === 'BlockLogFormatter' && $logAction !== 'unblock';
+			$kind = isset( self::TITLE_PARAMS[$logType] ) ? self::API_TITLE
+				: ( $block ? self::API_BLOCK : self::API_PLAIN );
+		}
+		if ( count( self::$apiKinds ) >= self::MEMO_MAX ) {
+			self::$apiKinds = [];
+		}
+		self::$apiKinds[$logType][$logAction] = $kind;
+		return $kind;
+	}
+
+	/**
+	 * Whether the first entry of serialised params (LIBRARY_SERIALIZABLE's captures) shows what the library
+	 * needs of an API_BLOCK or API_TITLE row: a block's duration, in its usual spelling (one of
+	 * wfIsInfinity()'s words, or `<number> <unit>`: one space, lower case; the others go the PHP way) and, if
+	 * relative, in UTC; a move's or merge's title, which is returned.
 	 *
-	 * Every log row runs the same one regular expression, and the first entry is read with string functions:
-	 * a rare log type's own expression is cold when its row comes, and cost 1 to 2 µs more (benchmark rows
-	 * side by side).
-	 *
-	 * @param bool $api Whether the API params are wanted
+	 * @param int $kind API_BLOCK or API_TITLE
 	 * @param string $logType
-	 * @param string $logAction
-	 * @param string $rcParams serialize() of an array
+	 * @param string[] $first LIBRARY_SERIALIZABLE's match
 	 * @param string|null &$titleParam Set to a move's or merge's title
 	 * @return bool
 	 */
-	private static function librarySerializable( bool $api, string $logType, string $logAction,
-		string $rcParams, ?string &$titleParam
+	private static function firstEntryReadable( int $kind, string $logType, array $first, ?string &$titleParam
 	): bool {
-		if ( preg_match( self::NOT_LIBRARY_SERIALIZABLE, $rcParams ) ) {
+		// A value with a quote shows less text than its length.
+		if ( !isset( $first[3] ) || strlen( $first[3] ) !== (int)$first[2] ) {
 			return false;
 		}
-		$block = $api && ( $logAction === 'block' || $logAction === 'reblock' );
-		$entry = $block ? self::BLOCK_DURATION_ENTRY : ( $api ? self::TITLE_PARAMS[$logType][1] ?? null : null );
-		if ( $entry === null ) {
-			return true;
-		}
-		// a:N:{s:LEN:"KEY";s:LEN:"VALUE";...
-		$start = strpos( $rcParams, '{' ) + 1;
-		if ( $block ) {
-			$end = strpos( $rcParams, '";', $start + strlen( $entry ) );
-			$relative = $end === false ? null
-				: self::USUAL_BLOCK_DURATIONS[substr( $rcParams, $start, $end + 2 - $start )] ?? null;
-			if ( $relative !== null ) {
-				return strpos( $rcParams, 's:5:"pages";' ) === false
-					&& ( !$relative || date_default_timezone_get() === 'UTC' );
+		if ( $kind === self::API_TITLE ) {
+			if ( $first[1] !== self::TITLE_PARAMS[$logType][1] ) {
+				return false;
 			}
-		}
-		if ( substr( $rcParams, $start, strlen( $entry ) ) !== $entry ) {
-			return false;
-		}
-		$start += strlen( $entry );
-		$colon = strpos( $rcParams, ':', $start );
-		if ( $colon === false ) {
-			return false;
-		}
-		$value = substr( $rcParams, $colon + 2, (int)substr( $rcParams, $start, $colon - $start ) );
-		if ( !$block ) {
-			$titleParam = $value;
+			$titleParam = $first[3];
 			return true;
 		}
-		if ( strpos( $rcParams, 's:5:"pages";' ) !== false ) {
+		if ( $first[1] !== self::BLOCK_DURATION_KEY ) {
 			return false;
 		}
-		return self::durationReadable( $value );
+		$relative = self::USUAL_BLOCK_DURATIONS[$first[3]] ?? null;
+		if ( $relative === null ) {
+			return self::durationReadable( $first[3] );
+		}
+		return !$relative || ( self::$utc ??= date_default_timezone_get() === 'UTC' );
 	}
 
 	/**
@@ -762,50 +811,27 @@ class PayloadBuilder {
 		$digits = strspn( $duration, '0123456789' );
 		return $digits >= 1 && $digits <= 5 && ( $duration[$digits] ?? '' ) === ' '
 			&& isset( self::DURATION_UNITS[substr( $duration, $digits + 1 )] )
-			&& date_default_timezone_get() === 'UTC';
+			&& ( self::$utc ??= date_default_timezone_get() === 'UTC' );
 	}
 
 	/**
-	 * Whether the library derives the API's log params of this row itself (src/format/api_log_params.rs):
-	 * a log type whose core formatter it reproduces, still handled by that formatter ($wgLogActionsHandlers
-	 * not overridden), with nothing that needs the wiki but a title's namespace. Block rows: a duration PHP's
-	 * strtotime() reads the way the library does (`<number> <unit>`, in UTC) and no page restrictions (titles).
+	 * Whether the library derives the API params from params read here (not sent serialised): always, but
+	 * for a block only with a duration durationReadable() accepts and no page restrictions (titles), and for
+	 * a move or merge only with a title param, which is returned.
 	 *
-	 * Move and merge rows: their title's namespace must be known here (titleNamespace()); it goes in the API
-	 * params' field as a decimal number.
-	 *
+	 * @param int $kind API_* but API_BY_PHP
 	 * @param string $logType
-	 * @param string $logAction
-	 * @param array|null $stored The params as stored; null when sent serialised (after librarySerializable())
-	 * @param string|null $titleParam A move's or merge's title, when sent serialised
-	 * @param string &$titleNs Set to the namespace of a move's or merge's title, else left ''
+	 * @param array $stored The params as stored
+	 * @param string|null &$titleParam Set to a move's or merge's title
 	 * @return bool
 	 */
-	private static function apiParamsInLibrary( string $logType, string $logAction, ?array $stored,
-		?string $titleParam, string &$titleNs
+	private static function storedReadable( int $kind, string $logType, array $stored, ?string &$titleParam
 	): bool {
-		$key = "$logType/$logAction";
-		$formatter = self::LIBRARY_LOG_FORMATTERS[$key] ?? null;
-		if ( $formatter === null ) {
-			return false;
+		if ( $kind === self::API_TITLE ) {
+			$titleParam = $stored[self::TITLE_PARAMS[$logType][0]] ?? null;
+			return is_string( $titleParam );
 		}
-		$services = MediaWikiServices::getInstance();
-		if ( $services !== self::$logHandlersFrom ) {
-			self::$logHandlers = $services->getMainConfig()->get( 'LogActionsHandlers' );
-			self::$logHandlersFrom = $services;
-		}
-		if ( ( self::$logHandlers[$key] ?? null ) !== $formatter ) {
-			return false;
-		}
-		if ( isset( self::TITLE_PARAMS[$logType] ) ) {
-			$text = $stored !== null ? $stored[self::TITLE_PARAMS[$logType][0]] ?? null : $titleParam;
-			if ( !is_string( $text ) ) {
-				return false;
-			}
-			$titleNs = (string)self::titleNamespace( $text );
-			return true;
-		}
-		if ( $formatter !== 'BlockLogFormatter' || $logAction === 'unblock' || $stored === null ) {
+		if ( $kind !== self::API_BLOCK ) {
 			return true;
 		}
 		if ( isset( $stored[0] ) ) {
@@ -824,22 +850,26 @@ class PayloadBuilder {
 	/**
 	 * The namespace Title::newFromText() gives a title's prefixed text: that of the part before the first
 	 * colon (trailing spaces dropped, as MediaWikiTitleCodec drops them) when the content language knows it as
-	 * a namespace name or alias, else the main namespace. An interwiki prefix, which the codec would try next,
-	 * cannot start the prefixed text of a page that was just moved or merged to: the codec gave it its
-	 * namespace when the request parsed it.
+	 * a namespace name or alias, else the main namespace; kept per prefix. An interwiki prefix, which the
+	 * codec would try next, cannot start the prefixed text of a page that was just moved or merged to: the
+	 * codec gave it its namespace when the request parsed it.
 	 */
 	private static function titleNamespace( string $text ): int {
 		$colon = strpos( $text, ':' );
 		if ( $colon === false ) {
 			return NS_MAIN;
 		}
-		$services = MediaWikiServices::getInstance();
-		if ( $services !== self::$languageFrom ) {
-			self::$language = $services->getContentLanguage();
-			self::$languageFrom = $services;
+		$prefix = substr( $text, 0, $colon );
+		if ( isset( self::$namespaces[$prefix] ) ) {
+			return self::$namespaces[$prefix];
 		}
-		$ns = self::$language->getNsIndex( rtrim( strtr( substr( $text, 0, $colon ), ' ', '_' ), '_' ) );
-		return $ns === false ? NS_MAIN : $ns;
+		self::$language ??= self::$from->getContentLanguage();
+		$ns = self::$language->getNsIndex( rtrim( strtr( $prefix, ' ', '_' ), '_' ) );
+		if ( count( self::$namespaces ) >= self::MEMO_MAX ) {
+			self::$namespaces = [];
+		}
+		self::$namespaces[$prefix] = $ns === false ? NS_MAIN : $ns;
+		return self::$namespaces[$prefix];
 	}
 
 	/**

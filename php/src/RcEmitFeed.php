@@ -238,7 +238,7 @@ class RcEmitFeed extends RCFeed {
 		if ( self::$services !== MediaWikiServices::getInstance() ) {
 			self::services();
 		}
-		self::$payload = PayloadBuilder::build( $rc, $actionComment,
+		self::$payload = PayloadBuilder::build( self::$services, $rc, $actionComment,
 			self::$tagCache->get( (int)$rc->getAttribute( 'rc_id' ) ), $parts, $complete );
 		self::$payloadRc = $rc;
 		self::$payloadParts = $complete;

@@ -44,10 +44,11 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 		clearstatcache( true, $log );
 		$logSize = is_file( $log ) ? filesize( $log ) : 0;
 		$defaultParts = PayloadBuilder::PART_API_PARAMS | PayloadBuilder::PART_REDIRECT;
-		$tags = MediaWikiServices::getInstance()->getService( 'RcEmit.TagCache' )
+		$services = MediaWikiServices::getInstance();
+		$tags = $services->getService( 'RcEmit.TagCache' )
 			->get( (int)$rc->getAttribute( 'rc_id' ) );
 		$start = hrtime( true );
-		PayloadBuilder::build( $rc, $actionComment, $tags, $defaultParts );
+		PayloadBuilder::build( $services, $rc, $actionComment, $tags, $defaultParts );
 		$micros = ( hrtime( true ) - $start ) / 1000;
 		foreach ( $dbs as $i => $db ) {
 			if ( !$debug[$i] ) {
@@ -59,10 +60,10 @@ class RcEmitGoldenRecorderFeed extends RCFeed {
 			(string)file_get_contents( $log, false, null, $logSize ) ) === 1;
 		// Again, now that the classes are loaded and compiled: the steady-state cost.
 		$start = hrtime( true );
-		PayloadBuilder::build( $rc, $actionComment, $tags, $defaultParts );
+		PayloadBuilder::build( $services, $rc, $actionComment, $tags, $defaultParts );
 		$warmMicros = ( hrtime( true ) - $start ) / 1000;
 		// Every part but MediaWiki's own URLs, which the library computes unless a hook may change them.
-		$payload = PayloadBuilder::build( $rc, $actionComment, $tags,
+		$payload = PayloadBuilder::build( $services, $rc, $actionComment, $tags,
 			PayloadBuilder::PART_ALL & ~( PayloadBuilder::PART_NOTIFY_URL | PayloadBuilder::PART_TITLE_URL ) );
 		$failures = array_map( static function ( Throwable $e ) {
 			return get_class( $e ) . ': ' . $e->getMessage();
