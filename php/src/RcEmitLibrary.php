@@ -371,7 +371,7 @@ final class RcEmitLibrary {
 	 * Hands one payload to the feed's background sender and wakes it. Never blocks; one FFI call.
 	 *
 	 * @param int $feed Handle from openFeed()
-	 * @param string $payload Payload v2 (see docs/payload.md)
+	 * @param string $payload Payload v3 (see docs/payload.md)
 	 * @return int RESULT_OK, or the code saying why the event was dropped (the library counts it)
 	 */
 	public function emit( int $feed, string $payload ): int {
@@ -383,7 +383,7 @@ final class RcEmitLibrary {
 	 * or flush() of the process, or within a second.
 	 *
 	 * @param int $feed Handle from openFeed()
-	 * @param string $payload Payload v2 (see docs/payload.md)
+	 * @param string $payload Payload v3 (see docs/payload.md)
 	 * @return int RESULT_OK, or the code saying why the event was dropped (the library counts it)
 	 */
 	public function queue( int $feed, string $payload ): int {

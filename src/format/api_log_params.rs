@@ -11,9 +11,9 @@
 //! needs the wiki's namespace names: PHP sends its namespace number (`title_ns`, payload field 9). It answers
 //! `None` where the API form needs what only the wiki knows (a message's text, a user name's normal form, more
 //! than one title: import, `move_prot`, a partial block's pages) or a value it cannot read; PHP computes those
-//! (`PayloadBuilder::apiKind()`, `firstEntryReadable()` and `storedReadable()` send such rows with the params
-//! already formatted), so `None` here means PHP and this file disagree, and the change is counted in
-//! `part_failures`.
+//! (`PayloadBuilder::apiKind()`, `blockDurationReadable()`, `serialisedTitleNamespace()` and `storedReadable()`
+//! send such rows with the params already formatted), so `None` here means PHP and this file disagree, and the
+//! change is counted in `part_failures`.
 
 use serde_json::{Map, Number, Value as Json};
 
