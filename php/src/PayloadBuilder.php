@@ -340,7 +340,7 @@ class PayloadBuilder {
 			$api = ( $parts & self::PART_API_PARAMS ) !== 0;
 			$kind = $api ? self::$apiKinds[$logType][$logAction] ?? self::apiKind( $logType, $logAction )
 				: self::API_BY_PHP;
-			$stored = $titleParam = $titleNs = null;
+			$stored = $titleNs = null;
 			// An array of scalars and arrays goes as stored (LIBRARY_SERIALIZABLE): the library unserialises
 			// it. A block whose API params the library derives goes so only when its duration can be seen in the
 			// string, a move or merge only when its title can; otherwise they are read here for
@@ -360,11 +360,11 @@ class PayloadBuilder {
 			if ( $api ) {
 				if ( $kind !== self::API_BY_PHP
 					&& ( $flags & ( self::FLAG_PARAMS_SERIALIZED | self::FLAG_PARAMS_KEYED ) )
-					&& ( $stored === null || self::storedReadable( $kind, $logType, $stored, $titleParam ) )
+					&& ( $stored === null || self::storedReadable( $kind, $logType, $stored, $titleNs ) )
 				) {
 					// The library needs a title param's namespace: as a decimal number in this field.
 					if ( $kind === self::API_TITLE ) {
-						$paramsApi = $titleNs ?? (string)self::titleNamespace( $titleParam );
+						$paramsApi = $titleNs;
 					}
 					$flags |= self::FLAG_API_PARAMS_IN_LIBRARY;
 				} else {
@@ -498,7 +498,7 @@ class PayloadBuilder {
 	 * @return string
 	 */
 	public static function withRedirect( string $payload, RecentChange $rc ): string {
-		if ( strlen( $payload ) <= self::FLAGS_OFFSET + 1 ) {
+		if ( strlen( $payload ) <= self::PART_FAILED_BYTE ) {
 			return $payload;
 		}
 		$services = MediaWikiServices::getInstance();
@@ -514,9 +514,7 @@ class PayloadBuilder {
 			$payload[self::FLAGS_OFFSET] = chr( ord( $payload[self::FLAGS_OFFSET] ) | self::FLAG_REDIRECT );
 		}
 		if ( self::$failures ) {
-			// FLAG_PART_FAILED is in the flags' second byte (little-endian).
-			$payload[self::FLAGS_OFFSET + 1] = chr( ord( $payload[self::FLAGS_OFFSET + 1] )
-				| ( self::FLAG_PART_FAILED >> 8 ) );
+			$payload[self::PART_FAILED_BYTE] = chr( ord( $payload[self::PART_FAILED_BYTE] ) | self::PART_FAILED_BIT );
 		}
 		return $payload;
 	}
@@ -828,19 +826,23 @@ class PayloadBuilder {
 	/**
 	 * Whether the library derives the API params from params read here (not sent serialised): always, but
 	 * for a block only with a duration durationReadable() accepts and no page restrictions (titles), and for
-	 * a move or merge only with a title param, which is returned.
+	 * a move or merge only with a title param, whose namespace is returned.
 	 *
 	 * @param int $kind API_* but API_BY_PHP
 	 * @param string $logType
 	 * @param array $stored The params as stored
-	 * @param string|null &$titleParam Set to a move's or merge's title
+	 * @param string|null &$titleNs Set to a move's or merge's title namespace, as a decimal number
 	 * @return bool
 	 */
-	private static function storedReadable( int $kind, string $logType, array $stored, ?string &$titleParam
+	private static function storedReadable( int $kind, string $logType, array $stored, ?string &$titleNs
 	): bool {
 		if ( $kind === self::API_TITLE ) {
-			$titleParam = $stored[self::TITLE_PARAMS[$logType][0]] ?? null;
-			return is_string( $titleParam );
+			$title = $stored[self::TITLE_PARAMS[$logType][0]] ?? null;
+			if ( !is_string( $title ) ) {
+				return false;
+			}
+			$titleNs = (string)self::titleNamespace( $title );
+			return true;
 		}
 		if ( $kind !== self::API_BLOCK ) {
 			return true;
